@@ -1,0 +1,40 @@
+"""The one error type of the rule language: what went wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorKind = Literal[
+    "AttributeNotSupported",
+    "OperatorNotSupportedOnAttribute",
+    "QueryCompilationError",
+    "InvalidObjectType",
+    "RuleTooLong",
+    "UnsupportedCombination",
+    "RegexTimeout",
+]
+
+
+class RuleError(ValueError):
+    """A rule Entra would reject (or could not evaluate in time), with a caret under the fault.
+
+    `kind` mirrors Entra's validation categories so admins recognise them; `position` is a
+    0-based offset in code points (0 for whole-rule errors such as length).
+    """
+
+    def __init__(self, kind: ErrorKind, message: str, position: int = 0, rule: str = "") -> None:
+        self.kind = kind
+        self.message = message
+        self.position = position
+        self.rule = rule
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = f"{self.kind}: {self.message} (at offset {self.position})"
+        if not self.rule:
+            return text
+        line_start = self.rule.rfind("\n", 0, self.position) + 1
+        line_end = self.rule.find("\n", self.position)
+        line = self.rule[line_start : None if line_end < 0 else line_end]
+        caret = " " * (self.position - line_start) + "^"
+        return f"{text}\n  {line}\n  {caret}"

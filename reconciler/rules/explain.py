@@ -1,0 +1,97 @@
+"""Why a rule matched a user or not: every clause with the user's value and its result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from .nodes import And, Clause, CollectionTest, Comparison, DirectReports, MemberOf, Node, Not
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseTrace:
+    """One leaf of the rule as it was decided for one user; result None means undecided."""
+
+    text: str
+    property: str
+    graph_property: str
+    value: object
+    operator: str
+    operand: str
+    result: bool | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    rule: str
+    result: bool | None  # None: a clause could not be decided (RegexTimeout)
+    traces: tuple[ClauseTrace, ...]
+
+    @property
+    def clauses(self) -> list[dict]:
+        return [
+            {k: v for k, v in asdict(t).items() if k != "error" or v is not None}
+            for t in self.traces
+        ]
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "result": self.result, "clauses": self.clauses}
+
+    def __str__(self) -> str:
+        verdict = {True: "MATCH", False: "NO MATCH", None: "UNDECIDED"}[self.result]
+        lines = [f"{verdict}: {self.rule}"]
+        width = max((len(t.text) for t in self.traces), default=0)
+        for t in self.traces:
+            mark = {True: "✓", False: "✗", None: "?"}[t.result]
+            source = (
+                t.graph_property
+                if t.graph_property == t.property.split(".", 1)[-1]
+                else (f"{t.property.split('.', 1)[-1]} = Graph {t.graph_property}")
+            )
+            detail = f"{source}: {_show(t.value)}"
+            if t.error:
+                detail += f"  ({t.error})"
+            lines.append(f"  {mark} {t.text.ljust(width)}   {detail}")
+        return "\n".join(lines)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def combine(node: Node, results: dict[int, bool | None]) -> bool | None:
+    """The rule's verdict from its leaves' results, with None (undecided) as Kleene logic does."""
+    if isinstance(node, Not):
+        inner = combine(node.child, results)
+        return None if inner is None else not inner
+    if isinstance(node, And):
+        values = [combine(c, results) for c in node.children]
+        return False if False in values else (None if None in values else True)
+    if isinstance(node, Comparison | CollectionTest | MemberOf | DirectReports):
+        return results[id(node)]
+    values = [combine(c, results) for c in node.children]
+    return True if True in values else (None if None in values else False)
+
+
+def describe_clause(clause: Clause, object_type: str) -> tuple[str, str, str, str]:
+    """(property, graph property, operator, operand) as a person reads them."""
+    if isinstance(clause, Comparison):
+        subject = clause.subject
+        name = getattr(subject, "name", "")
+        prop = f"{object_type}.{name}" if hasattr(subject, "path") else name
+        graph = subject.graph_name if hasattr(subject, "path") else name
+        return prop, graph, clause.operator, clause.operand_text
+    if isinstance(clause, CollectionTest):
+        return (
+            f"{object_type}.{clause.subject.name}",
+            clause.subject.graph_name,
+            clause.quantifier,
+            f"({clause.body_text})",
+        )
+    if isinstance(clause, MemberOf):
+        return f"{object_type}.memberOf", "memberOf", "-any", "group.objectId -in [...]"
+    return "Direct Reports", "manager.id", "for", f'"{clause.manager_id}"'
