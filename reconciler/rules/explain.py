@@ -41,8 +41,8 @@ class Explanation:
 
     def __str__(self) -> str:
         verdict = {True: "MATCH", False: "NO MATCH", None: "UNDECIDED"}[self.result]
-        lines = [f"{verdict}: {self.rule}"]
-        width = max((len(t.text) for t in self.traces), default=0)
+        lines = [f"{verdict}: {_one_line(self.rule)}"]
+        width = max((len(_one_line(t.text)) for t in self.traces), default=0)
         for t in self.traces:
             mark = {True: "✓", False: "✗", None: "?"}[t.result]
             source = (
@@ -53,8 +53,13 @@ class Explanation:
             detail = f"{source}: {_show(t.value)}"
             if t.error:
                 detail += f"  ({t.error})"
-            lines.append(f"  {mark} {t.text.ljust(width)}   {detail}")
+            lines.append(f"  {mark} {_one_line(t.text).ljust(width)}   {detail}")
         return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    # Rules from TOML files often span lines; a trace row must not.
+    return " ".join(text.split())
 
 
 def _show(value: object) -> str:

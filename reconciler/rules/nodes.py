@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .patterns import Pattern
 from .properties import Property
 from .values import Duration
 
@@ -42,7 +43,7 @@ class Comparison:
     subject: Property | ItemRef
     operator: str  # canonical spelling, e.g. "-startsWith"
     operand: Operand
-    pattern: object | None  # compiled regex for -match/-notMatch
+    pattern: Pattern | None  # -match/-notMatch only
     span: Span
     operand_text: str  # the operand as written, for explanations
 

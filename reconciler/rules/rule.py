@@ -36,7 +36,7 @@ class Rule:
         self.text = text
         self.object_type = object_type
         self.tree = tree
-        self._predicate: Predicate = compile_predicate(tree)
+        self.predicate: Predicate = compile_predicate(tree)  # (user, now) -> bool, now resolved
         props = _properties(tree)
         self.select: frozenset[str] = frozenset({"id", *(p.select for p in props)})
         self.needs_manager = any(isinstance(c, DirectReports) for c in clauses(tree))
@@ -50,7 +50,7 @@ class Rule:
         """Raises RuleError(kind="RegexTimeout") when a -match cannot be decided in time."""
         if now is None and self.uses_now:
             now = datetime.now(UTC)
-        return self._predicate(user, now)
+        return self.predicate(user, now)
 
     def explain(self, user: dict, now: datetime | None = None) -> Explanation:
         if now is None and self.uses_now:

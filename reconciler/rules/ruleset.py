@@ -1,17 +1,19 @@
 """Many rules at once: for one user, evaluate only the rules that can possibly match.
 
-Each rule gets a *guard*: a set of (channel, value) keys, at least one of which holds for every
-user the rule matches (a necessary condition, never a sufficient one). `department -eq "Sales"`
-guards with (department, "sales"); an -and takes its most selective child's guard; an -or
-unions its children's guards; `-startsWith` and `-match "^literal"` guard on a prefix of the
-value. A user's values are looked up once per channel, the hits are evaluated in full, and
-rules without a guard are always evaluated. Since guards only prune rules that cannot match,
-the answer is exactly brute force's (a property-based test checks this).
+Each rule gets a *guard*: keys (source, mode, value), at least one of which holds for every
+user the rule matches (a necessary condition, never a sufficient one).
+`department -eq "Sales"` guards with (department, exact, "sales"); `-startsWith` and
+`-match "^literal"` with a prefix of the value; `-contains`, `-endsWith` and a -match's
+required literal with a substring. An -and takes its most selective child's guard, an -or
+unions its children's guards, -not and -all have none. Per user, each source property is read
+and case-folded once, the keys it hits give the candidates, and only those (plus rules without
+a guard) are evaluated. Guards only prune rules that cannot match, so the answer is exactly
+brute force's (a property-based test checks this).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,22 +25,23 @@ from .rule import Rule
 
 _GROUP_TYPE = "#microsoft.graph.group"
 _OBJECT_ID = lookup("user", "objectId")
+_EMPTY: dict = {}
 
 
 @dataclass(frozen=True, slots=True)
-class Channel:
-    """How to read comparable values from a user: a property, optionally one field of each of
-    its items, normalised by `mode` ("text", a case-folded prefix of `length`, or "bool")."""
+class Source:
+    """Where comparable values come from: a property, optionally one field of each of its
+    items, or a pseudo-property ("memberOf" group ids, "manager" id)."""
 
-    prop: Property | None  # None: the memberOf / manager pseudo-properties below
+    prop: Property | None
     item_field: Property | None = None
-    mode: str = "text"
-    length: int = 0
-    special: str = ""  # "memberOf" or "manager"
+    special: str = ""
 
 
-Key = tuple[Channel, object]
-_COST = {"text": 1, "prefix": 2, "bool": 1000}
+Key = tuple[Source, str, object]  # (source, "exact" | "prefix" | "contains", value)
+_COST = {"exact": 1, "prefix": 2, "contains": 4}
+# Properties with a handful of values in any tenant: a guard on them prunes almost nothing.
+_FEW_VALUES = frozenset({"userType", "passwordPolicies", "preferredLanguage"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,25 +50,84 @@ class Evaluation:
     undecided: dict[str, RuleError] = field(default_factory=dict)
 
 
+class _SourceIndex:
+    """The keys of one source: exact values, prefixes by length, required substrings."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.exact: dict[object, list[str]] = {}
+        self.prefixes: dict[int, dict[str, list[str]]] = {}
+        self.contains: dict[str, list[str]] = {}
+        self.getter: Getter | None = compile_getter(source.prop) if source.prop else None
+
+    def add(self, mode: str, value: object, rule_id: str) -> None:
+        if mode == "exact":
+            table = self.exact
+        elif mode == "prefix":
+            assert isinstance(value, str)
+            table = self.prefixes.setdefault(len(value), {})
+        else:
+            table = self.contains
+        table.setdefault(value, []).append(rule_id)
+
+    def values(self, user: dict) -> list[object]:
+        """The user's values for this source, normalised as the keys are."""
+        source = self.source
+        if source.special == "memberOf":
+            return [
+                e["id"].casefold()
+                for e in user.get("memberOf") or ()
+                if e.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE and e.get("id")
+            ]
+        if source.special == "manager":
+            manager_id = (user.get("manager") or _EMPTY).get("id")
+            return [manager_id.casefold()] if manager_id else []
+        assert self.getter is not None and source.prop is not None
+        raw = self.getter(user)
+        if source.prop.type is PropType.BOOLEAN:
+            return [raw if isinstance(raw, bool) else None]
+        if source.prop.type in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
+            items = raw if isinstance(raw, list) else ()
+            if source.item_field is not None:
+                name = source.item_field.path[0]
+                items = [i.get(name) for i in items if isinstance(i, dict)]
+            return [i.casefold() for i in items if isinstance(i, str) and i]
+        return [raw.casefold()] if isinstance(raw, str) and raw else []
+
+    def collect(self, user: dict, found: set[str]) -> None:
+        for value in self.values(user):
+            hits = self.exact.get(value)
+            if hits:
+                found.update(hits)
+            if not isinstance(value, str):
+                continue
+            for length, table in self.prefixes.items():
+                hits = table.get(value[:length])
+                if hits:
+                    found.update(hits)
+            for literal, ids in self.contains.items():
+                if literal in value:
+                    found.update(ids)
+
+
 class RuleSet:
     """Rules by id (group id); `matching(user)` equals evaluating every rule one by one."""
 
     def __init__(self, rules: Mapping[str, Rule]) -> None:
         self.rules = dict(rules)
         self._always: list[str] = []
-        self._tables: dict[Channel, dict[object, list[str]]] = {}
+        indexes: dict[Source, _SourceIndex] = {}
         for rule_id, rule in self.rules.items():
             keys = _guard(rule.tree) if rule.object_type == "user" else None
             if keys is None:
                 self._always.append(rule_id)
                 continue
-            for channel, value in set(keys):
-                self._tables.setdefault(channel, {}).setdefault(value, []).append(rule_id)
-        self._readers: list[tuple[Channel, dict[object, list[str]], Getter | None]] = [
-            (ch, table, compile_getter(ch.prop) if ch.prop else None)
-            for ch, table in self._tables.items()
-        ]
+            for source, mode, value in set(keys):
+                index = indexes.get(source) or indexes.setdefault(source, _SourceIndex(source))
+                index.add(mode, value, rule_id)
+        self._indexes = list(indexes.values())
         self._uses_now = any(r.uses_now for r in self.rules.values())
+        self._predicates = {rule_id: rule.predicate for rule_id, rule in self.rules.items()}
 
     @property
     def select(self) -> frozenset[str]:
@@ -86,21 +148,18 @@ class RuleSet:
 
     def candidates(self, user: dict) -> set[str]:
         found = set(self._always)
-        for channel, table, getter in self._readers:
-            for value in _values(channel, getter, user):
-                hits = table.get(value)
-                if hits:
-                    found.update(hits)
+        for index in self._indexes:
+            index.collect(user, found)
         return found
 
     def evaluate(self, user: dict, now: datetime | None = None) -> Evaluation:
         if now is None and self._uses_now:
             now = datetime.now(UTC)
         result = Evaluation(set())
-        rules = self.rules
+        predicates = self._predicates
         for rule_id in self.candidates(user):
             try:
-                if rules[rule_id].matches(user, now):
+                if predicates[rule_id](user, now):
                     result.matched.add(rule_id)
             except RuleError as exc:
                 result.undecided[rule_id] = exc
@@ -108,40 +167,6 @@ class RuleSet:
 
     def matching(self, user: dict, now: datetime | None = None) -> set[str]:
         return self.evaluate(user, now).matched
-
-
-def _values(channel: Channel, getter: Getter | None, user: dict) -> Iterator[object]:
-    if channel.special == "memberOf":
-        for entry in user.get("memberOf") or ():
-            if entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE and entry.get("id"):
-                yield entry["id"].casefold()
-        return
-    if channel.special == "manager":
-        manager_id = (user.get("manager") or {}).get("id")
-        if manager_id:
-            yield manager_id.casefold()
-        return
-    assert getter is not None and channel.prop is not None
-    raw = getter(user)
-    if channel.prop.type in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
-        items = raw if isinstance(raw, list) else ()
-        if channel.item_field is not None:
-            items = [i.get(channel.item_field.path[0]) for i in items if isinstance(i, dict)]
-        for item in items:
-            yield from _normalise(channel, item)
-    else:
-        yield from _normalise(channel, raw)
-
-
-def _normalise(channel: Channel, value: object) -> Iterator[object]:
-    if channel.mode == "bool":
-        yield value if isinstance(value, bool) else None
-    elif isinstance(value, str) and value:
-        folded = value.casefold()
-        if channel.mode == "text":
-            yield folded
-        elif len(folded) >= channel.length:
-            yield folded[: channel.length]
 
 
 def _guard(node: Node, collection: Property | None = None) -> list[Key] | None:
@@ -162,11 +187,11 @@ def _guard(node: Node, collection: Property | None = None) -> list[Key] | None:
     if isinstance(node, CollectionTest) and node.quantifier == "-any":
         return _guard(node.body, node.subject)  # -all holds on an empty collection: no guard
     if isinstance(node, MemberOf):
-        return [(Channel(None, special="memberOf"), gid) for gid in node.group_ids]
+        return [(Source(None, special="memberOf"), "exact", gid) for gid in node.group_ids]
     if isinstance(node, DirectReports):
         return [
-            (Channel(None, special="manager"), node.manager_id),
-            (Channel(_OBJECT_ID), node.manager_id),
+            (Source(None, special="manager"), "exact", node.manager_id),
+            (Source(_OBJECT_ID), "exact", node.manager_id),
         ]
     return None  # -not, -all
 
@@ -176,48 +201,42 @@ def _comparison_guard(node: Comparison, collection: Property | None) -> list[Key
     if isinstance(subject, ItemRef):
         if collection is None:
             return None
-        prop, item_field = collection, subject.field
+        source = Source(collection, subject.field)
     else:
-        prop, item_field = subject, None
+        source = Source(subject)
     kind = subject.type if isinstance(subject, Property) else PropType.STRING
-    if kind is PropType.BOOLEAN:
-        if node.operand is None:
-            return [(Channel(prop, mode="bool"), None)]
-        if node.operator == "-eq":
-            return [(Channel(prop, mode="bool"), node.operand)]
-        return [(Channel(prop, mode="bool"), v) for v in (not node.operand, None)]
-    if kind not in (PropType.STRING, PropType.STRING_COLLECTION) or node.operand is None:
-        return None
     operand = node.operand
-    if node.operator == "-eq":
-        return [(Channel(prop, item_field), operand)]
-    if node.operator == "-in" and "" not in operand:
-        return [(Channel(prop, item_field), item) for item in operand]
-    prefix = ""
-    if node.operator == "-startsWith":
-        prefix = operand
-    elif node.operator == "-match":
-        prefix = literal_prefix(operand).casefold()
-    if prefix:
-        return [(Channel(prop, item_field, "prefix", len(prefix)), prefix)]
+    if kind is PropType.BOOLEAN:
+        # The values a match allows: -eq names one of true/false/null, -ne the other two.
+        allowed = {operand} if node.operator == "-eq" else {True, False, None} - {operand}
+        return [(source, "exact", value) for value in allowed]
+    if kind not in (PropType.STRING, PropType.STRING_COLLECTION) or operand is None:
+        return None
+    op = node.operator
+    if op == "-eq":
+        return [(source, "exact", operand)]
+    if op == "-in":
+        return None if "" in operand else [(source, "exact", item) for item in operand]
+    if op == "-startsWith" and operand:
+        return [(source, "prefix", operand)]
+    if op in ("-contains", "-endsWith") and operand:
+        return [(source, "contains", operand)]
+    if op == "-match" and node.pattern is not None:
+        if node.pattern.prefix:
+            return [(source, "prefix", node.pattern.prefix)]
+        if node.pattern.required:
+            return [(source, "contains", node.pattern.required)]
     return None
 
 
-_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 @_:,/=-")
-
-
-def literal_prefix(pattern: str) -> str:
-    """The literal text a pattern anchored with ^ must start with ('' when unsure)."""
-    if not pattern.startswith("^") or "|" in pattern:
-        return ""
-    end = 1
-    while end < len(pattern) and pattern[end] in _LITERAL:
-        end += 1
-    prefix = pattern[1:end]
-    if end < len(pattern) and pattern[end] in "?*{":
-        prefix = prefix[:-1]  # the last character is optional or repeated
-    return prefix
-
-
 def _cost(keys: list[Key]) -> int:
-    return sum(_COST[channel.mode] for channel, _ in keys)
+    """Lower is more selective: an -and's guard is its cheapest child's."""
+    total = 0
+    for source, mode, value in keys:
+        if isinstance(value, bool) or value is None:
+            total += 1000  # true/false/null split users into a few large parts
+        elif source.prop is not None and source.prop.name in _FEW_VALUES:
+            total += 500
+        else:
+            total += _COST[mode]
+    return total
