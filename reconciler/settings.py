@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 
 APP_ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +70,97 @@ def rules_file(explicit: str | os.PathLike[str] | None = None) -> Path:
         path = Path(configured).expanduser()
         return path if path.is_absolute() else APP_ROOT / path
     return APP_ROOT / DEFAULT_RULES_FILE
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+@dataclass(frozen=True)  # no slots: from_env reads the defaults off the class
+class Settings:
+    """The app settings, read once and typed; names and defaults are INTERFACES.md's.
+
+    Settings without a default (NOTIFICATION_URL, CLIENT_STATE, ...) stay "" here and are
+    checked by `require` where they are first needed, with an error that names them.
+    """
+
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_credential: str = "managed-identity"
+    graph_static_token: str = ""
+    azure_client_id: str = ""
+    storage_connection: str = ""
+    user_changes_queue: str = "user-changes"
+    notification_url: str = ""
+    lifecycle_notification_url: str = ""
+    client_state: str = ""
+    full_reconcile_schedule: str = "0 */30 * * * *"
+    dry_run: bool = False
+    max_removal_percent: float = 20.0
+    removal_floor: int = 10
+    min_expected_users: int = 0
+    allow_mass_removal: bool = False
+    write_rate: float = 15.0
+    recheck_delay_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        credential = env.get("GRAPH_CREDENTIAL", "").strip() or cls.graph_credential
+        if credential not in CREDENTIALS:
+            raise SettingsError(
+                f"GRAPH_CREDENTIAL={credential!r} is not one of {', '.join(CREDENTIALS)}"
+            )
+        return cls(
+            graph_base_url=(env.get("GRAPH_BASE_URL", "").strip() or cls.graph_base_url).rstrip(
+                "/"
+            ),
+            graph_credential=credential,
+            graph_static_token=env.get("GRAPH_STATIC_TOKEN", ""),
+            azure_client_id=env.get("AZURE_CLIENT_ID", "").strip(),
+            storage_connection=env.get("AzureWebJobsStorage", "").strip(),
+            user_changes_queue=env.get("USER_CHANGES_QUEUE", "").strip() or cls.user_changes_queue,
+            notification_url=env.get("NOTIFICATION_URL", "").strip(),
+            lifecycle_notification_url=env.get("LIFECYCLE_NOTIFICATION_URL", "").strip(),
+            client_state=env.get("CLIENT_STATE", ""),
+            full_reconcile_schedule=env.get("FULL_RECONCILE_SCHEDULE", "").strip()
+            or cls.full_reconcile_schedule,
+            dry_run=_flag(env, "DRY_RUN", cls.dry_run),
+            max_removal_percent=_number(env, "MAX_REMOVAL_PERCENT", cls.max_removal_percent),
+            removal_floor=int(_number(env, "REMOVAL_FLOOR", cls.removal_floor)),
+            min_expected_users=int(_number(env, "MIN_EXPECTED_USERS", cls.min_expected_users)),
+            allow_mass_removal=_flag(env, "ALLOW_MASS_REMOVAL", cls.allow_mass_removal),
+            write_rate=_number(env, "WRITE_RATE", cls.write_rate, minimum=0.1),
+            recheck_delay_seconds=_number(env, "RECHECK_DELAY_SECONDS", cls.recheck_delay_seconds),
+        )
+
+    def require(self, field_name: str) -> str:
+        """A setting that has no default, or a SettingsError naming it."""
+        value = getattr(self, field_name)
+        if not value:
+            setting = _SETTING_NAMES.get(field_name, field_name.upper())
+            raise SettingsError(f"{setting} is not set; add it to the app settings")
+        return value
+
+
+CREDENTIALS = ("managed-identity", "default", "client-secret", "static")
+_SETTING_NAMES = {"storage_connection": "AzureWebJobsStorage"}
