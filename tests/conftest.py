@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -56,3 +57,25 @@ def loopback_only() -> None:
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+EMULATOR_USERS = 120
+EMULATOR_SEED = 11
+
+
+@pytest.fixture(scope="session")
+def emulator_session(loopback_only: None) -> Iterator[object]:
+    """One in-process Graph emulator (own thread and loop) for the whole test session."""
+    from graph_emulator import EmulatorServer
+
+    server = EmulatorServer(users=EMULATOR_USERS, seed=EMULATOR_SEED)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph(emulator_session):
+    """The session's emulator, back at its initial tenant with empty logs and fault plans."""
+    emulator_session.reset()
+    return emulator_session

@@ -10,24 +10,6 @@ from graph_emulator import EmulatorServer
 from tests.graph_emulator.graph_api import Api
 from tests.graph_emulator.receiver import WebhookReceiver
 
-USERS = 120
-SEED = 11
-
-
-@pytest.fixture(scope="session")
-def emulator_session(loopback_only: None) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(users=USERS, seed=SEED)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def graph(emulator_session: EmulatorServer) -> EmulatorServer:
-    """The session's emulator, back at its initial tenant with empty logs and plans."""
-    emulator_session.reset()
-    return emulator_session
-
 
 @pytest.fixture(scope="session")
 def receiver_session(loopback_only: None) -> Iterator[WebhookReceiver]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from graph_emulator import ControlClient, ControlError, EmulatorServer, sample
-from tests.graph_emulator.conftest import USERS
+from tests.conftest import EMULATOR_USERS as USERS
 from tests.graph_emulator.graph_api import Api
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 
 from graph_emulator import EmulatorServer, sample
-from tests.graph_emulator.conftest import USERS
+from tests.conftest import EMULATOR_USERS as USERS
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from graph_emulator import EmulatorServer, sample, schema
-from tests.graph_emulator.conftest import USERS
+from tests.conftest import EMULATOR_USERS as USERS
 from tests.graph_emulator.graph_api import Api, assert_graph_error
 
 SELECT = "id,department,accountEnabled,userType,onPremisesExtensionAttributes," + (

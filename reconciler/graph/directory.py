@@ -1,0 +1,212 @@
+"""The Directory port on Microsoft Graph: paged reads, batched and paced membership writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.directory import DirectoryError, GroupInfo, Member, WriteOutcome
+
+from .batch import BATCH_LIMIT, BatchItem, send_batch
+from .transport import GraphResponse, GraphTransport
+
+PAGE_SIZE = 999  # Graph's maximum $top for users and members
+BIND_LIMIT = 20  # members@odata.bind per PATCH (graph-facts.md)
+GROUP_TYPE = "#microsoft.graph.group"
+_GROUP_SELECT = "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled"
+
+
+def _query(**options: str) -> str:
+    return "?" + "&".join(f"${k}={quote(v, safe=',()=;$')}" for k, v in options.items())
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def refusal(group: dict[str, Any]) -> str | None:
+    """Why Graph will refuse to change this group's members, before we try (graph-facts.md)."""
+    if "DynamicMembership" in (group.get("groupTypes") or ()):
+        return "a dynamic membership group: Entra manages its members (Graph answers 403)"
+    if group.get("onPremisesSyncEnabled"):
+        return "synced from on-premises AD: change its members there (Graph answers 400)"
+    if group.get("mailEnabled") and "Unified" not in (group.get("groupTypes") or ()):
+        kind = (
+            "mail-enabled security group" if group.get("securityEnabled") else "distribution list"
+        )
+        return f"a {kind}: manage it in Exchange (Graph answers 400)"
+    return None
+
+
+class GraphDirectory:
+    """Implements reconciler.directory.Directory over one GraphTransport."""
+
+    def __init__(self, transport: GraphTransport) -> None:
+        self.transport = transport
+
+    def request_counts(self) -> dict[str, int]:
+        return dict(self.transport.counts)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def user_pages(
+        self, select: Iterable[str], *, manager: bool
+    ) -> AsyncIterator[list[dict]]:
+        options = {"select": ",".join(sorted(select)), "top": str(PAGE_SIZE)}
+        if manager:
+            options["expand"] = "manager($select=id)"
+        async for page in self._pages(f"/users{_query(**options)}", kind="users.page"):
+            yield page
+
+    async def users(
+        self, user_ids: Sequence[str], select: Iterable[str], *, manager: bool, member_of: bool
+    ) -> dict[str, dict | None]:
+        select_text = ",".join(sorted(set(select) | {"id"}))
+        user_query = _query(
+            select=select_text, **({"expand": "manager($select=id)"} if manager else {})
+        )
+        found: dict[str, dict | None] = {}
+        unique = list(dict.fromkeys(user_ids))
+        per_batch = BATCH_LIMIT // 2 if member_of else BATCH_LIMIT
+        for chunk in _chunks(unique, per_batch):
+            items = [
+                BatchItem(f"u{i}", "GET", f"/users/{quote(uid)}{user_query}")
+                for i, uid in enumerate(chunk)
+            ]
+            if member_of:
+                items += [
+                    BatchItem(
+                        f"m{i}",
+                        "GET",
+                        f"/users/{quote(uid)}/memberOf{_query(select='id', top=str(PAGE_SIZE))}",
+                    )
+                    for i, uid in enumerate(chunk)
+                ]
+            responses = await send_batch(self.transport, items, kind="users.get", writes=False)
+            for i, uid in enumerate(chunk):
+                user = self._user_or_none(uid, responses[f"u{i}"])
+                if user is not None and manager:
+                    user.setdefault("manager", None)
+                if user is not None and member_of:
+                    user["memberOf"] = await self._member_of_entries(uid, responses[f"m{i}"])
+                found[uid] = user
+        return found
+
+    async def member_of(self, user_id: str) -> list[str]:
+        path = f"/users/{quote(user_id)}/memberOf{_query(select='id', top=str(PAGE_SIZE))}"
+        entries = [e async for page in self._pages(path, kind="memberOf.page") for e in page]
+        return [e["id"] for e in entries if e.get("@odata.type") == GROUP_TYPE]
+
+    async def group(self, group_id: str) -> GroupInfo | None:
+        response = await self.transport.call(
+            "GET", f"/groups/{quote(group_id)}{_query(select=_GROUP_SELECT)}", kind="groups.get"
+        )
+        if response.status == 404:
+            return None
+        body = self._require(response, f"reading group {group_id}")
+        return GroupInfo(body["id"], body.get("displayName") or "", refusal(body))
+
+    async def members(self, group_id: str) -> list[Member]:
+        path = f"/groups/{quote(group_id)}/members{_query(select='id', top=str(PAGE_SIZE))}"
+        return [
+            Member(entry["id"], entry.get("@odata.type", ""))
+            async for page in self._pages(path, kind="members.page")
+            for entry in page
+        ]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def add_members(self, group_id: str, user_ids: Sequence[str]) -> WriteOutcome:
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        for chunk in _chunks(list(user_ids), BIND_LIMIT):
+            binds = [f"{self.transport.base_url}/directoryObjects/{uid}" for uid in chunk]
+            response = await self.transport.call(
+                "PATCH",
+                f"/groups/{quote(group_id)}",
+                kind="members.bind",
+                body={"members@odata.bind": binds},
+                writes=1,
+            )
+            if response.ok:
+                done.extend(chunk)
+            elif response.status == 400 and "already exist" in response.error_message:
+                # The whole PATCH fails when any one is already a member: add one by one.
+                outcome = await self._add_one_by_one(group_id, chunk)
+                done.extend(outcome.done)
+                failed.update(outcome.failed)
+            else:
+                failed.update(dict.fromkeys(chunk, response.describe()))
+        return WriteOutcome(tuple(done), failed)
+
+    async def _add_one_by_one(self, group_id: str, user_ids: Sequence[str]) -> WriteOutcome:
+        items = [
+            BatchItem(
+                uid,
+                "POST",
+                f"/groups/{quote(group_id)}/members/$ref",
+                {"@odata.id": f"{self.transport.base_url}/directoryObjects/{uid}"},
+            )
+            for uid in user_ids
+        ]
+        responses = await send_batch(self.transport, items, kind="members.add", writes=True)
+        return _outcome(responses, lambda r: r.status == 400 and "already exist" in r.error_message)
+
+    async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> WriteOutcome:
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        for chunk in _chunks(list(user_ids), BATCH_LIMIT):
+            items = [
+                BatchItem(uid, "DELETE", f"/groups/{quote(group_id)}/members/{quote(uid)}/$ref")
+                for uid in chunk
+            ]
+            responses = await send_batch(self.transport, items, kind="members.remove", writes=True)
+            # 404: the user is not a member (any more); that is the state we wanted.
+            outcome = _outcome(responses, lambda r: r.status == 404)
+            done.extend(outcome.done)
+            failed.update(outcome.failed)
+        return WriteOutcome(tuple(done), failed)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _pages(self, path: str, *, kind: str) -> AsyncIterator[list[dict]]:
+        url: str | None = path
+        while url:
+            response = await self.transport.call("GET", url, kind=kind)
+            body = self._require(response, f"listing {path.split('?')[0]}")
+            yield list(body.get("value", []))
+            url = body.get("@odata.nextLink")
+
+    async def _member_of_entries(self, user_id: str, first: GraphResponse) -> list[dict]:
+        body = self._require(first, f"reading memberOf of {user_id}")
+        entries = list(body.get("value", []))
+        next_link = body.get("@odata.nextLink")
+        if next_link:
+            entries += [
+                e async for page in self._pages(next_link, kind="memberOf.page") for e in page
+            ]
+        return [{"@odata.type": e.get("@odata.type", ""), "id": e["id"]} for e in entries]
+
+    @staticmethod
+    def _user_or_none(user_id: str, response: GraphResponse) -> dict | None:
+        if response.status == 404:
+            return None
+        return dict(GraphDirectory._require(response, f"reading user {user_id}"))
+
+    @staticmethod
+    def _require(response: GraphResponse, doing: str) -> dict:
+        if not response.ok or not isinstance(response.body, dict):
+            raise DirectoryError(
+                f"{doing}: {response.describe()}",
+                status=response.status,
+                code=response.error_code,
+                request_id=response.request_id,
+            )
+        return response.body
+
+
+def _outcome(responses: dict[str, GraphResponse], already_done: Any) -> WriteOutcome:
+    done = tuple(uid for uid, r in responses.items() if r.ok or already_done(r))
+    failed = {uid: r.describe() for uid, r in responses.items() if uid not in done}
+    return WriteOutcome(done, failed)
