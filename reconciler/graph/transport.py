@@ -94,23 +94,29 @@ class WritePacer:
     throttling counts them.
     """
 
-    def __init__(self, rate: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+    def __init__(
+        self,
+        rate: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self._capacity = max(rate, 1.0)
         self._tokens = self._capacity
-        self._stamp = time.monotonic()
+        self._clock = clock
+        self._stamp = clock()
         self._sleep = sleep
         self._lock = asyncio.Lock()
 
     async def acquire(self, count: int = 1) -> None:
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                if self._tokens >= count or (
-                    count > self._capacity and self._tokens >= self._capacity
-                ):
+                # A batch larger than the burst waits for a full bucket, then goes into debt;
+                # the epsilon keeps float rounding from asking for ever smaller sleeps.
+                if self._tokens >= min(count, self._capacity) - 1e-9:
                     self._tokens -= count
                     return
                 await self._sleep((min(count, self._capacity) - self._tokens) / self.rate)
