@@ -5,21 +5,29 @@ line in COMMANDS. Every command gets --rules, --group and --json. With --json, s
 exactly one JSON document and everything meant for people goes to stderr.
 
 Exit codes: 0 done, 1 errors, 2 usage, 3 held by the guard (and no errors).
+
+Commands that read the directory (plan, apply, sync-user, explain --user-id) open it through
+a factory, `reconciler.graph.open_directory(settings)` unless `main()` is given another (tests
+pass an in-memory one).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from reconciler import settings
+from reconciler.directory import Directory, DirectoryError
+from reconciler.plan import decide, reason_for
 from reconciler.policy import (
     ExampleResult,
     ManagedGroup,
@@ -29,8 +37,11 @@ from reconciler.policy import (
     run_examples,
 )
 from reconciler.rules import RuleError, parse
+from reconciler.service import GroupResult, RunReport, reconcile_all, reconcile_users
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_HELD = 0, 1, 2, 3
+
+DirectoryFactory = Callable[[settings.Settings], AbstractAsyncContextManager[Directory]]
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -330,11 +341,16 @@ def _group_json(group: ManagedGroup, results: Sequence[ExampleResult]) -> dict[s
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rule", metavar="TEXT", help="a rule to explain instead of groups")
-    parser.add_argument(
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument(
         "--user",
         metavar="USER.json",
-        required=True,
         help="the Graph user object as JSON (as GET /users/{id} returns it); - reads stdin",
+    )
+    who.add_argument(
+        "--user-id",
+        metavar="ID",
+        help="read the user from Graph; also shows the current membership and the decision",
     )
     parser.add_argument(
         "--now",
@@ -347,7 +363,7 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
 def _explain(args: argparse.Namespace, out: Output) -> int:
     if args.rule is not None and args.group:
         return out.fail("give either --rule or --group, not both")
-    user = _read_user(args.user)
+    user = _read_user(args.user) if args.user is not None else {}
     targets: list[tuple[ManagedGroup | None, Any]] = []
     broken: list[ManagedGroup] = []
     if args.rule is not None:
@@ -379,6 +395,9 @@ def _explain(args: argparse.Namespace, out: Output) -> int:
                 return out.fail(f"no valid rule in: {names}", "run check on the rules file")
             print(f"skipped (no valid rule): {names}", file=sys.stderr)
 
+    memberships: set[str] | None = None
+    if args.user_id is not None:
+        user, memberships = _directory_user(args, [rule for _, rule in targets])
     explained = []
     for n, (group, rule) in enumerate(targets):
         try:
@@ -393,9 +412,76 @@ def _explain(args: argparse.Namespace, out: Output) -> int:
         data = dict(explanation.to_dict())
         data.setdefault("rule", rule.text)
         data["group"] = None if group is None else {"id": group.id, "name": group.name}
+        if memberships is not None:
+            data["userId"] = user.get("id")
+            if group is not None:
+                data.update(_membership(out, group, user, explanation, memberships, args.now))
         explained.append(data)
     out.document(explained[0] if len(explained) == 1 else {"results": explained})
     return EXIT_ERRORS if broken else EXIT_OK
+
+
+def _directory_user(args: argparse.Namespace, rules: Sequence[Any]) -> tuple[dict, set[str]]:
+    """The user as Graph returns it (with what the rules read) and the ids of the groups the
+    user is a direct member of."""
+    config = settings.Settings.from_env()
+    select = frozenset({"id"}).union(*(r.select for r in rules))
+    needs_manager = any(r.needs_manager for r in rules)
+
+    async def read(directory: Directory) -> dict | None:
+        found = await directory.users([args.user_id], select, manager=needs_manager, member_of=True)
+        return next(iter(found.values()), None) if found else None
+
+    user = _with_directory(args, config, read)
+    if user is None:
+        raise _CommandError(
+            f"no user {args.user_id} in the directory", "--user-id takes a user object id"
+        )
+    memberships = {
+        str(entry.get("id", "")).lower()
+        for entry in user.get("memberOf") or ()
+        if entry.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group"
+    }
+    return user, memberships
+
+
+def _membership(
+    out: Output,
+    group: ManagedGroup,
+    user: dict,
+    explanation: Any,
+    memberships: set[str],
+    now: datetime | None,
+) -> dict[str, Any]:
+    """Print and return the current membership and what a run would do, as the planner decides."""
+    user_id = str(user.get("id", "")).lower()
+    error = None
+    if explanation.result is None:
+        detail = next((t.error for t in explanation.traces if t.error), "undecided")
+        error = RuleError("RegexTimeout", detail)
+    decision = decide(group, user_id, explanation.result is True, error)
+    member = group.id in memberships
+    reason = reason_for(decision, group, user, now)
+    if decision.member is None or decision.member == member:
+        action = None
+        verdict = f"no change ({'member' if member else 'not a member'})"
+    else:
+        action = "add" if decision.member else "remove"
+        verdict = f"would {action}"
+    if group.paused and action:
+        verdict += " (the group is paused: no write)"
+    out.say(f"  member now: {'yes' if member else 'no'} · decision: {verdict}")
+    out.say(f"  reason: {reason}")
+    return {
+        "member": member,
+        "decision": {
+            "action": action,
+            "member": decision.member,
+            "basis": decision.basis,
+            "reason": reason,
+            "paused": group.paused,
+        },
+    }
 
 
 def _count(n: int, noun: str) -> str:
@@ -404,6 +490,210 @@ def _count(n: int, noun: str) -> str:
 
 def _bool(value: bool | None) -> str:
     return "undecided" if value is None else str(value).lower()
+
+
+# --- plan, apply, sync-user ------------------------------------------------------------------
+
+_ROWS = 20  # changes listed per group and direction in the text output; --json lists all
+
+
+def _open_graph_directory(config: settings.Settings) -> AbstractAsyncContextManager[Directory]:
+    # Imported here: check and explain (without --user-id) must not load the Graph SDK.
+    from reconciler.graph import open_directory
+
+    return open_directory(config)
+
+
+def _with_directory(
+    args: argparse.Namespace,
+    config: settings.Settings,
+    job: Callable[[Directory], Awaitable[Any]],
+) -> Any:
+    """Open the directory, run one job against it, close it."""
+    factory: DirectoryFactory = args.directory_factory
+
+    async def run() -> Any:
+        async with factory(config) as directory:
+            return await job(directory)
+
+    try:
+        return asyncio.run(run())
+    except DirectoryError as error:
+        detail = f" (status {error.status}, request id {error.request_id})" if error.status else ""
+        raise _CommandError(
+            f"Graph: {error}{detail}", "check GRAPH_BASE_URL and GRAPH_CREDENTIAL"
+        ) from error
+
+
+class _Progress:
+    """A one-line counter on stderr, redrawn with a carriage return; only on a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.width = 0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if not self.live:
+            return
+        text = f"{stage}: {done}" + (f"/{total}" if total else "")
+        self.width = max(self.width, len(text))
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.live and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _policy_for_jobs(args: argparse.Namespace, out: Output) -> tuple[Policy, list[str] | None]:
+    """The rules file and the --group ids; problems are shown, groups with errors are reported
+    by the run itself (they are not reconciled)."""
+    _, policy = _load(args)
+    if not policy.groups:
+        for problem in policy.problems:
+            out.problem(problem)
+        raise _CommandError(f"no groups to reconcile in {policy.file}", "run check on the file")
+    chosen = _selected(policy, args.group)
+    wanted = {g.id for g in chosen}
+    for problem in policy.errors:
+        if not args.group or problem.group_id in wanted:
+            out.problem(problem)
+    return policy, [g.id for g in chosen] if args.group else None
+
+
+def _apply_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="release groups the guard would hold (same as ALLOW_MASS_REMOVAL=true)",
+    )
+
+
+def _plan(args: argparse.Namespace, out: Output) -> int:
+    return _reconcile(args, out, dry_run=True)
+
+
+def _apply(args: argparse.Namespace, out: Output) -> int:
+    return _reconcile(args, out, dry_run=False)
+
+
+def _reconcile(args: argparse.Namespace, out: Output, *, dry_run: bool) -> int:
+    policy, group_ids = _policy_for_jobs(args, out)
+    config = settings.Settings.from_env()
+    progress = _Progress()
+    allow = True if getattr(args, "allow_mass_removal", False) else None
+    try:
+        report = _with_directory(
+            args,
+            config,
+            lambda directory: reconcile_all(
+                directory,
+                policy,
+                config,
+                group_ids=group_ids,
+                dry_run=dry_run,
+                cause="cli",
+                allow_mass_removal=allow,
+                progress=progress,
+            ),
+        )
+    finally:
+        progress.close()
+    _print_report(out, report)
+    out.document(report.to_json())
+    return report.exit_code
+
+
+def _sync_user_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("user_ids", nargs="+", metavar="USER_ID", help="user object ids")
+
+
+def _sync_user(args: argparse.Namespace, out: Output) -> int:
+    policy, group_ids = _policy_for_jobs(args, out)
+    if group_ids is not None:
+        policy = replace(policy, groups=tuple(g for g in policy.groups if g.id in group_ids))
+    config = settings.Settings.from_env()
+    report = _with_directory(
+        args,
+        config,
+        lambda directory: reconcile_users(directory, policy, config, args.user_ids, cause="cli"),
+    )
+    for user_id in report.skipped_users:
+        out.say(out.paint(f"skipped {user_id}: no such user in the directory", "warn"))
+    _print_report(out, report)
+    out.document(report.to_json())
+    return report.exit_code
+
+
+def _print_report(out: Output, report: RunReport) -> None:
+    if report.dry_run:
+        out.say(out.paint("dry run: nothing is written", "warn"))
+    for result in report.groups:
+        out.say()
+        _print_group(out, result)
+    summary = report.summary()
+    out.say()
+    parts = [
+        _count(len(report.groups), "group"),
+        f"{summary['adds']} to add, {summary['removes']} to remove",
+    ]
+    if not report.dry_run:
+        parts.append(f"{summary['written']} written, {summary['failed']} failed")
+    parts.append(f"{summary['held']} held, {summary['paused']} paused")
+    parts.append(f"{summary['groupsWithErrors']} with errors")
+    if report.users_listed is not None:
+        parts.append(f"{_count(report.users_listed, 'user')} listed")
+    parts.append(f"{report.duration_seconds:.1f} s")
+    ok = report.exit_code == EXIT_OK
+    out.say(f"{out.mark(ok)} " + " · ".join(parts))
+    if report.requests:
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(report.requests.items()))
+        out.say(out.paint(f"  Graph requests: {counts}", "dim"))
+    if report.held:
+        out.say(
+            "  held groups get no writes; check the data, then run apply --allow-mass-removal "
+            "(exit code 3)"
+        )
+
+
+_STATUS_STYLE = {"failed": "bad", "held": "warn", "paused": "warn", "unchanged": "dim"}
+
+
+def _print_group(out: Output, result: GroupResult) -> None:
+    plan = result.plan
+    status = {"planned": "would change", "unchanged": "no changes"}.get(
+        result.status, result.status
+    )
+    members = "" if plan.members is None else f" · {_count(plan.members, 'member')}"
+    head = out.paint(f"{plan.name} ({plan.group_id})", "bold")
+    label = out.paint(status, _STATUS_STYLE.get(result.status, "ok"))
+    out.say(f"{head}  {label} · +{len(plan.adds)} −{len(plan.removes)}{members}")
+    failed = {f.user_id: f.reason for f in result.failures}
+    for sign, changes in (("+", plan.adds), ("−", plan.removes)):
+        for change in changes[:_ROWS]:
+            note = (
+                out.paint(f"  [failed: {failed[change.user_id]}]", "bad")
+                if (change.user_id in failed)
+                else ""
+            )
+            out.say(f"  {sign} {change.user_id}  {change.reason}{note}")
+        if len(changes) > _ROWS:
+            out.say(
+                out.paint(f"  {sign} … and {len(changes) - _ROWS} more (--json lists all)", "dim")
+            )
+    for reason in plan.guard.reasons:
+        verdict = "held" if plan.held else "released (mass removal allowed)"
+        out.say(out.paint(f"  {verdict}: {reason}", "warn"))
+    for error in result.plan.error_texts:
+        out.say(out.paint(f"  error: {error}", "bad"))
+    if plan.non_user_members:
+        out.say(f"  left alone: {_count(len(plan.non_user_members), 'non-user member')}")
+    if plan.unlisted_members:
+        out.say(
+            f"  left alone: {_count(len(plan.unlisted_members), 'member')} missing from the user "
+            "listing"
+        )
 
 
 # --- the parser -----------------------------------------------------------------------------
@@ -438,6 +728,35 @@ COMMANDS = (
         '{"results": [...]} when several groups are explained.',
         _explain_arguments,
         _explain,
+    ),
+    Command(
+        "plan",
+        "show what apply would change, with reasons (a dry run)",
+        "Read every managed group (or those given with --group) and all users from Graph, and "
+        "show per group the users to add and remove with the reason for each, the groups the "
+        "guard would hold, and errors. Nothing is written. Exit 0, 1 errors, 3 held.",
+        lambda parser: None,
+        _plan,
+    ),
+    Command(
+        "apply",
+        "reconcile the managed groups: plan, guard, then write",
+        "Like plan, then write the changes (20 adds per request, batched removals, paced). A "
+        "group the guard holds (removals above MAX_REMOVAL_PERCENT of its members and above "
+        "REMOVAL_FLOOR, or fewer than MIN_EXPECTED_USERS users listed) gets no writes at all; "
+        "--allow-mass-removal releases it. Paused groups are planned, never written. DRY_RUN="
+        "true makes apply a plan. Exit 0 done, 1 errors, 3 held.",
+        _apply_arguments,
+        _apply,
+    ),
+    Command(
+        "sync-user",
+        "re-evaluate users now and fix their memberships",
+        "Read the given users and their direct memberships from Graph, evaluate every managed "
+        "group's rule, and apply only the differences (the queue worker's job, by hand). A user "
+        "that no longer exists is skipped. Exit 0 done, 1 errors, 3 held.",
+        _sync_user_arguments,
+        _sync_user,
     ),
 )
 
@@ -477,11 +796,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, directory_factory: DirectoryFactory | None = None
+) -> int:
+    """Run one command; `directory_factory` replaces Graph (tests give an in-memory one)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:  # argparse: --help (0) or a usage error (2)
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    args.directory_factory = directory_factory or _open_graph_directory
     out = Output(args.json)
     try:
         settings.load_local_settings()

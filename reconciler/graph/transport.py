@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from azure.core.exceptions import ClientAuthenticationError
 
 from reconciler.directory import DirectoryError
 
@@ -184,6 +185,11 @@ class GraphTransport:
         span = self.adapter.start_tracing_span(info, method)
         try:
             raw = await self.adapter.get_http_response_message(info, span)
+        except ClientAuthenticationError as exc:
+            raise DirectoryError(
+                f"could not get a Graph token ({type(exc).__name__}: {exc.message}); check "
+                "GRAPH_CREDENTIAL and the identity's settings"
+            ) from None
         finally:
             span.end()
         content = raw.content

@@ -126,3 +126,22 @@ async def test_a_listing_that_keeps_failing_raises_instead_of_returning_part(
     with pytest.raises(DirectoryError) as caught:
         await directory.members(sample.SAMPLE_GROUPS[0]["id"])
     assert "after 5 attempts" in str(caught.value)
+
+
+async def test_a_credential_that_cannot_get_a_token_is_a_directory_error(graph) -> None:
+    import httpx
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from reconciler.graph import GraphTransport
+    from reconciler.graph.client import build_client
+    from reconciler.settings import Settings
+
+    class Refusing:
+        async def get_token(self, *scopes: str, **kwargs: object) -> None:
+            raise ClientAuthenticationError("no identity endpoint")
+
+    settings = Settings.from_env({"GRAPH_BASE_URL": graph.base_url})
+    async with httpx.AsyncClient() as http:
+        directory = GraphDirectory(GraphTransport(build_client(settings, Refusing(), http)))
+        with pytest.raises(DirectoryError, match="GRAPH_CREDENTIAL"):
+            await directory.group(sample.SAMPLE_GROUPS[0]["id"])

@@ -1,0 +1,45 @@
+"""The audit trail: one structured JSON log record per event, through one helper.
+
+Events: "change" (an add or remove, with its result: done, planned, paused or held), "hold"
+(a group the guard held, with the numbers), "failure" (a group or a write that failed, with
+Graph's reason), "undecided" (a rule that could not decide for a user), "skip" (a user that
+no longer exists) and "summary" (the end of a run). Every record carries the cause and the
+correlation id. Field names that look like credentials are dropped, whatever the caller
+passes: a token or secret must never reach the logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Literal
+
+logger = logging.getLogger("reconciler.audit")
+
+Event = Literal["change", "hold", "failure", "undecided", "skip", "summary"]
+_SECRET_NAME = re.compile(r"token|secret|password|authorization|credential|client_?state", re.I)
+
+
+def audit(
+    event: Event,
+    *,
+    cause: str,
+    correlation_id: str,
+    group: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    reason: str | None = None,
+    **details: object,
+) -> dict[str, object]:
+    """Log one record (INFO; failures and holds at WARNING) and return it."""
+    record: dict[str, object] = {"event": event}
+    for name, value in (("group", group), ("user", user), ("action", action), ("reason", reason)):
+        if value is not None:
+            record[name] = value
+    record["cause"] = cause
+    record["correlationId"] = correlation_id
+    record.update((k, v) for k, v in details.items() if not _SECRET_NAME.search(k))
+    level = logging.WARNING if event in ("failure", "hold") else logging.INFO
+    logger.log(level, json.dumps(record, ensure_ascii=False, default=str, sort_keys=False))
+    return record

@@ -1,0 +1,75 @@
+"""The planner's results: membership changes with reasons, and one plan per managed group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.plan.guard import GuardVerdict
+
+Action = Literal["add", "remove"]
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """One user to add to or remove from one group, and why (include/exclude or the rule)."""
+
+    group_id: str
+    user_id: str
+    action: Action
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UndecidedUser:
+    """A user the group's rule could not decide (RegexTimeout): no change, one error."""
+
+    group_id: str
+    user_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """What one run wants to do to one managed group.
+
+        `members` is the number of current direct members (users and others), None when unknown
+        (the incremental path reads no member lists). `unlisted_members` are member users the full
+        listing did not return: left alone, since acting on them would be acting on partial
+        knowledge. `errors` are texts for people about the group (a group that could not be read
+    gets no changes); `undecided` are users left as they are because the rule could not decide.
+    """
+
+    group_id: str
+    name: str
+    paused: bool
+    guard: GuardVerdict
+    adds: tuple[MembershipChange, ...] = ()
+    removes: tuple[MembershipChange, ...] = ()
+    non_user_members: tuple[str, ...] = ()
+    unlisted_members: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    undecided: tuple[UndecidedUser, ...] = ()
+    members: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.guard.held
+
+    @property
+    def changes(self) -> tuple[MembershipChange, ...]:
+        return self.adds + self.removes
+
+    @property
+    def error_texts(self) -> tuple[str, ...]:
+        return self.errors + tuple(f"user {u.user_id}: {u.reason}" for u in self.undecided)
+
+    @property
+    def writable(self) -> bool:
+        """Whether this plan may be written: not paused, not held (a hold stops adds too)."""
+        return not self.paused and not self.guard.held
+
+
+def blocked_plan(group_id: str, name: str, paused: bool, error: str) -> GroupPlan:
+    """A group that cannot be planned this run (not readable, refused, broken rule)."""
+    return GroupPlan(group_id, name, paused, GuardVerdict.clear(), errors=(error,))

@@ -1,0 +1,32 @@
+"""The jobs: full and incremental reconciliation against a `Directory`, with a RunReport.
+
+report = await reconcile_all(directory, policy, settings, dry_run=True)
+report = await reconcile_users(directory, policy, settings, ["<user id>"], cause="notification")
+report.exit_code, report.to_json()
+"""
+
+from reconciler.service.full import chosen_groups, reconcile_all, reconcile_groups
+from reconciler.service.incremental import reconcile_users
+from reconciler.service.report import (
+    EXIT_ERRORS,
+    EXIT_HELD,
+    EXIT_OK,
+    GroupResult,
+    RunReport,
+    WriteFailure,
+)
+from reconciler.service.run import Progress
+
+__all__ = [
+    "EXIT_ERRORS",
+    "EXIT_HELD",
+    "EXIT_OK",
+    "GroupResult",
+    "Progress",
+    "RunReport",
+    "WriteFailure",
+    "chosen_groups",
+    "reconcile_all",
+    "reconcile_groups",
+    "reconcile_users",
+]

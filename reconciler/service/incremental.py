@@ -1,0 +1,139 @@
+"""The incremental run: re-read a few users and fix only their memberships in managed groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from reconciler.directory import Directory, DirectoryError
+from reconciler.plan import GroupPlan, Planner, blocked_plan
+from reconciler.policy import Policy
+from reconciler.rules import RuleSet
+from reconciler.service.report import GroupResult, RunReport
+from reconciler.service.run import (
+    Progress,
+    Run,
+    finish_run,
+    guard_limits,
+    request_counts,
+)
+from reconciler.service.writes import apply_plan
+from reconciler.settings import Settings
+
+_GROUP_TYPE = "#microsoft.graph.group"
+
+
+async def reconcile_users(
+    directory: Directory,
+    policy: Policy,
+    settings: Settings,
+    user_ids: Iterable[str],
+    cause: str,
+    correlation_id: str | None = None,
+    dry_run: bool = False,
+    allow_mass_removal: bool | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Read the users with their direct memberships, evaluate every usable managed group's
+    rule, and apply only the differences. A user that no longer exists is skipped (Graph
+    drops a deleted user's memberships itself). Safe to run twice.
+
+    The guard judges this run's own numbers only (a guard across messages is a later issue):
+    a group's member count is read only when its removals pass REMOVAL_FLOOR. Groups whose
+    rule file entry has errors are left out here; `check` and full runs report them.
+    """
+    run = Run.start(cause, correlation_id, progress)
+    dry_run = dry_run or settings.dry_run
+    groups = list(policy.usable_groups)
+    ids = list(dict.fromkeys(user_id.strip().lower() for user_id in user_ids if user_id.strip()))
+    ruleset = RuleSet({g.id: g.rule for g in groups})  # type: ignore[misc]
+    try:
+        found = await directory.users(
+            ids, ruleset.select, manager=ruleset.needs_manager, member_of=True
+        )
+    except DirectoryError as error:
+        reason = f"could not read the users ({error}); no writes"
+        plans = [blocked_plan(g.id, g.display_name, g.paused, reason) for g in groups]
+        return await _finish(directory, run, plans, dry_run, users_read=0, skipped=())
+    users = {str(k).lower(): v for k, v in found.items()}
+    run.step("users", len(users), len(ids))
+
+    managed = {g.id for g in groups}
+    memberships: dict[str, set[str]] = {}
+    present, skipped = [], []
+    for user_id in ids:
+        user = users.get(user_id)
+        if user is None:
+            skipped.append(user_id)
+            run.audit("skip", user=user_id, reason="the user no longer exists")
+            continue
+        present.append(user)
+        memberships[user_id] = {
+            entry["id"].lower()
+            for entry in user.get("memberOf") or ()
+            if entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE
+            and str(entry.get("id", "")).lower() in managed
+        }
+    planner = Planner(groups, ruleset, memberships, listing_complete=False, now=datetime.now(UTC))
+    for user in present:
+        planner.see(user)
+
+    limits = guard_limits(settings, allow_mass_removal)
+    counts: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for group_id, removals in planner.removal_counts().items():
+        if removals > limits.removal_floor:
+            try:
+                counts[group_id] = len(await directory.members(group_id))
+            except DirectoryError as error:
+                errors[group_id] = f"could not count the group's members ({error}); no writes"
+    plans = []
+    for plan in planner.finish(limits, member_counts=counts):
+        error = errors.get(plan.group_id)
+        if error is None and plan.changes:
+            error = await _refusal(directory, plan.group_id)
+        plans.append(blocked_plan(plan.group_id, plan.name, plan.paused, error) if error else plan)
+    return await _finish(
+        directory, run, plans, dry_run, users_read=len(present), skipped=tuple(skipped)
+    )
+
+
+async def _refusal(directory: Directory, group_id: str) -> str | None:
+    """Why the group cannot be written, checked only for groups that have changes."""
+    try:
+        info = await directory.group(group_id)
+    except DirectoryError as error:
+        return f"could not read the group ({error}); no writes for this group"
+    if info is None:
+        return "the group does not exist in the directory"
+    if info.refusal:
+        return f"Graph will not change this group's members: {info.refusal}"
+    return None
+
+
+async def _finish(
+    directory: Directory,
+    run: Run,
+    plans: list[GroupPlan],
+    dry_run: bool,
+    *,
+    users_read: int,
+    skipped: tuple[str, ...],
+) -> RunReport:
+    results: list[GroupResult] = []
+    for plan in plans:
+        results.append(await apply_plan(directory, plan, run, dry_run=dry_run))
+        if plan.changes:
+            run.step("writes", len(results), len(plans))
+    report = RunReport(
+        cause=run.cause,
+        correlation_id=run.correlation_id,
+        dry_run=dry_run,
+        groups=tuple(results),
+        duration_seconds=run.elapsed,
+        users_read=users_read,
+        skipped_users=skipped,
+        requests=request_counts(directory),
+    )
+    finish_run(run, report)
+    return report
