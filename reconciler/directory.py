@@ -73,8 +73,8 @@ class Directory(Protocol):
         """Ids of the groups the user is a direct member of."""
         ...
 
-    async def group(self, group_id: str) -> GroupInfo | None:
-        """The group, or None when it does not exist."""
+    async def find_groups(self, group_ids: Sequence[str]) -> dict[str, GroupInfo | None]:
+        """The given groups by id (None for one that does not exist), read in bulk."""
         ...
 
     async def members(self, group_id: str) -> list[Member]:

@@ -100,10 +100,15 @@ class MemoryDirectory:
         self.calls.append(("memberOf", user_id))
         return [gid for gid, g in self.groups.items() if user_id in g.members]
 
-    async def group(self, group_id: str) -> GroupInfo | None:
-        self.calls.append(("group", group_id))
-        group = self.groups.get(group_id)
-        return None if group is None else GroupInfo(group.id, group.name, group.refusal)
+    async def find_groups(self, group_ids: Sequence[str]) -> dict[str, GroupInfo | None]:
+        self.calls.append(("groups", tuple(group_ids)))
+        found: dict[str, GroupInfo | None] = {}
+        for group_id in group_ids:
+            group = self.groups.get(group_id)
+            found[group_id] = (
+                None if group is None else GroupInfo(group.id, group.name, group.refusal)
+            )
+        return found
 
     async def members(self, group_id: str) -> list[Member]:
         self.calls.append(("members", group_id))

@@ -13,6 +13,7 @@ from .transport import GraphResponse, GraphTransport
 
 PAGE_SIZE = 999  # Graph's maximum $top for users and members
 BIND_LIMIT = 20  # members@odata.bind per PATCH (graph-facts.md)
+FILTER_IN_LIMIT = 15  # values in one $filter "id in (...)" on directory objects
 GROUP_TYPE = "#microsoft.graph.group"
 _GROUP_SELECT = "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled"
 
@@ -98,14 +99,16 @@ class GraphDirectory:
         entries = [e async for page in self._pages(path, kind="memberOf.page") for e in page]
         return [e["id"] for e in entries if e.get("@odata.type") == GROUP_TYPE]
 
-    async def group(self, group_id: str) -> GroupInfo | None:
-        response = await self.transport.call(
-            "GET", f"/groups/{quote(group_id)}{_query(select=_GROUP_SELECT)}", kind="groups.get"
-        )
-        if response.status == 404:
-            return None
-        body = self._require(response, f"reading group {group_id}")
-        return GroupInfo(body["id"], body.get("displayName") or "", refusal(body))
+    async def find_groups(self, group_ids: Sequence[str]) -> dict[str, GroupInfo | None]:
+        found: dict[str, GroupInfo | None] = dict.fromkeys(group_ids)
+        for chunk in _chunks(list(dict.fromkeys(group_ids)), FILTER_IN_LIMIT):
+            ids = ",".join(f"'{gid}'" for gid in chunk)
+            path = f"/groups{_query(filter=f'id in ({ids})', select=_GROUP_SELECT)}"
+            async for page in self._pages(path, kind="groups.get"):
+                for body in page:
+                    key = next((g for g in chunk if g.lower() == body["id"].lower()), body["id"])
+                    found[key] = GroupInfo(body["id"], body.get("displayName") or "", refusal(body))
+        return found
 
     async def members(self, group_id: str) -> list[Member]:
         path = f"/groups/{quote(group_id)}/members{_query(select='id', top=str(PAGE_SIZE))}"

@@ -23,6 +23,7 @@ from reconciler.service.run import (
     finish_run,
     guard_limits,
     request_counts,
+    unwritable,
 )
 from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
@@ -60,12 +61,27 @@ async def reconcile_all(
             )
     members: dict[str, list[Member]] = {}
 
-    async def read_group(group: ManagedGroup) -> None:
-        error = await _read_group(directory, group.id, members)
-        if error:
-            blocked[group.id] = _blocked(group, error)
-
     usable = [g for g in chosen if g.id not in blocked]
+    try:
+        infos = await directory.find_groups([g.id for g in usable])
+    except DirectoryError as error:
+        infos = {}
+        for group in usable:
+            blocked[group.id] = _blocked(group, f"could not read the group ({error}); no writes")
+    for group in usable:
+        reason = unwritable(infos.get(group.id)) if group.id not in blocked else None
+        if reason:
+            blocked[group.id] = _blocked(group, reason)
+
+    async def read_group(group: ManagedGroup) -> None:
+        try:
+            members[group.id] = await directory.members(group.id)
+        except DirectoryError as error:
+            blocked[group.id] = _blocked(
+                group, f"could not read the group ({error}); no writes for this group"
+            )
+
+    usable = [g for g in usable if g.id not in blocked]
     await bounded((read_group(g) for g in usable), CONCURRENCY, run, "groups")
     planned = [g for g in usable if g.id not in blocked]
     member_of = await _member_of(directory, planned, members, blocked, run)
@@ -137,22 +153,6 @@ def chosen_groups(policy: Policy, group_ids: Iterable[str] | None) -> list[Manag
     if unknown:
         raise ValueError(f"not a group of {policy.file}: {', '.join(sorted(unknown))}")
     return [g for g in groups if g.id in wanted]
-
-
-async def _read_group(
-    directory: Directory, group_id: str, members: dict[str, list[Member]]
-) -> str | None:
-    """Check the group and read its members into `members`; the error text when that fails."""
-    try:
-        info = await directory.group(group_id)
-        if info is None:
-            return "the group does not exist in the directory"
-        if info.refusal:
-            return f"Graph will not change this group's members: {info.refusal}"
-        members[group_id] = await directory.members(group_id)
-    except DirectoryError as error:
-        return f"could not read the group ({error}); no writes for this group"
-    return None
 
 
 async def _member_of(

@@ -16,6 +16,7 @@ from reconciler.service.run import (
     finish_run,
     guard_limits,
     request_counts,
+    unwritable,
 )
 from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
@@ -87,28 +88,25 @@ async def reconcile_users(
                 counts[group_id] = len(await directory.members(group_id))
             except DirectoryError as error:
                 errors[group_id] = f"could not count the group's members ({error}); no writes"
+    finished = planner.finish(limits, member_counts=counts)
+    changed = [p.group_id for p in finished if p.changes and p.group_id not in errors]
+    if changed:  # checked only for groups that have changes: one bulk read
+        try:
+            infos = await directory.find_groups(changed)
+        except DirectoryError as error:
+            infos = {}
+            errors.update(dict.fromkeys(changed, f"could not read the group ({error}); no writes"))
+        for group_id in changed:
+            reason = errors.get(group_id) or unwritable(infos.get(group_id))
+            if reason:
+                errors[group_id] = reason
     plans = []
-    for plan in planner.finish(limits, member_counts=counts):
+    for plan in finished:
         error = errors.get(plan.group_id)
-        if error is None and plan.changes:
-            error = await _refusal(directory, plan.group_id)
         plans.append(blocked_plan(plan.group_id, plan.name, plan.paused, error) if error else plan)
     return await _finish(
         directory, run, plans, dry_run, users_read=len(present), skipped=tuple(skipped)
     )
-
-
-async def _refusal(directory: Directory, group_id: str) -> str | None:
-    """Why the group cannot be written, checked only for groups that have changes."""
-    try:
-        info = await directory.group(group_id)
-    except DirectoryError as error:
-        return f"could not read the group ({error}); no writes for this group"
-    if info is None:
-        return "the group does not exist in the directory"
-    if info.refusal:
-        return f"Graph will not change this group's members: {info.refusal}"
-    return None
 
 
 async def _finish(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from reconciler.audit import Event, audit
-from reconciler.directory import Directory
+from reconciler.directory import Directory, GroupInfo
 from reconciler.plan import GroupPlan, GuardLimits
 from reconciler.service.report import RunReport
 from reconciler.settings import Settings
@@ -101,3 +101,12 @@ def finish_run(run: Run, report: RunReport) -> None:
     summary = report.summary()
     del summary["cause"], summary["correlationId"]
     run.audit("summary", perGroup=report.per_group_counts(), **summary)
+
+
+def unwritable(info: GroupInfo | None) -> str | None:
+    """Why a group gets no writes, from what the directory says of it; None when it can."""
+    if info is None:
+        return "the group does not exist in the directory"
+    if info.refusal:
+        return f"Graph will not change this group's members: {info.refusal}"
+    return None

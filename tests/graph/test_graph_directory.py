@@ -49,14 +49,15 @@ async def test_members_keep_their_type_so_non_users_can_be_left_alone(directory)
 
 
 async def test_group_reports_why_graph_refuses_its_members(directory) -> None:
-    refusals = {
-        g["displayName"]: (await directory.group(g["id"])).refusal for g in sample.SAMPLE_GROUPS
-    }
+    missing = "00000000-0000-4000-8000-00000000dead"
+    infos = await directory.find_groups([*(g["id"] for g in sample.SAMPLE_GROUPS), missing])
+    refusals = {g["displayName"]: infos[g["id"]].refusal for g in sample.SAMPLE_GROUPS}
     assert "dynamic" in refusals["Dynamic - legacy"]
     assert "mail-enabled" in refusals["All staff DL"] or "distribution" in refusals["All staff DL"]
     assert "on-premises" in refusals["On-prem synced group"]
     assert refusals["Sales - all"] is None
-    assert await directory.group("00000000-0000-4000-8000-00000000dead") is None
+    assert infos[missing] is None
+    assert directory.request_counts()["groups.get"] == -(-(len(sample.SAMPLE_GROUPS) + 1) // 15)
 
 
 async def user_ids(directory: GraphDirectory, count: int) -> list[str]:
@@ -144,4 +145,4 @@ async def test_a_credential_that_cannot_get_a_token_is_a_directory_error(graph) 
     async with httpx.AsyncClient() as http:
         directory = GraphDirectory(GraphTransport(build_client(settings, Refusing(), http)))
         with pytest.raises(DirectoryError, match="GRAPH_CREDENTIAL"):
-            await directory.group(sample.SAMPLE_GROUPS[0]["id"])
+            await directory.find_groups([sample.SAMPLE_GROUPS[0]["id"]])
