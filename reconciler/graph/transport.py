@@ -102,7 +102,9 @@ class WritePacer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
-        self._capacity = max(rate, 1.0)
+        # A tenth of a second of burst: a quota of W writes per S seconds then holds whenever
+        # rate * S + rate / 10 <= W, and a burst never trips Graph's per-window count.
+        self._capacity = max(rate / 10, 1.0)
         self._tokens = self._capacity
         self._clock = clock
         self._stamp = clock()

@@ -36,10 +36,11 @@ async def test_pacer_never_lets_more_than_the_rate_through() -> None:
     async def fake_sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    pacer = WritePacer(rate=10, sleep=fake_sleep, clock=lambda: clock[0])
-    for _ in range(30):
+    pacer = WritePacer(rate=100, sleep=fake_sleep, clock=lambda: clock[0])
+    for _ in range(310):
         await pacer.acquire()
-    # 10 tokens of burst, then 20 more at 10 per second.
-    assert clock[0] == pytest.approx(2.0, rel=0.05)
-    await pacer.acquire(5)  # a $batch of five items costs five tokens
-    assert clock[0] == pytest.approx(2.5, rel=0.05)
+    # a burst of 10 (a tenth of a second), then 300 more at 100 per second
+    assert clock[0] == pytest.approx(3.0, rel=0.01)
+    await pacer.acquire(20)  # a $batch of twenty items costs twenty tokens
+    await pacer.acquire()
+    assert clock[0] == pytest.approx(3.0 + 0.1 + 0.11, rel=0.01)
