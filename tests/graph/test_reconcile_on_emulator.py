@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 
-from graph_emulator import sample
 from reconciler.policy import Policy, load_policy, loads_policy
 from reconciler.service import reconcile_all, reconcile_users
 from reconciler.settings import Settings
@@ -30,7 +29,7 @@ def sample_policy() -> Policy:
     return load_policy(ROOT / "rules.sample.toml")
 
 
-def tenant_users(graph) -> list[dict]:  # noqa: ANN001
+def tenant_users(graph) -> list[dict]:
     tenant = graph.export_tenant()
     managers = tenant["managers"]
     return [
@@ -39,7 +38,7 @@ def tenant_users(graph) -> list[dict]:  # noqa: ANN001
     ]
 
 
-def oracle(graph, policy: Policy) -> dict[str, set[str]]:  # noqa: ANN001
+def oracle(graph, policy: Policy) -> dict[str, set[str]]:
     users = tenant_users(graph)
     expected = {}
     for group in policy.usable_groups:
@@ -48,13 +47,13 @@ def oracle(graph, policy: Policy) -> dict[str, set[str]]:  # noqa: ANN001
     return expected
 
 
-def user_members(graph, group_id: str) -> set[str]:  # noqa: ANN001
+def user_members(graph, group_id: str) -> set[str]:
     tenant = graph.export_tenant()
     users = {u["id"] for u in tenant["users"]}
     return {m for m in tenant["members"][group_id] if m in users}
 
 
-def applied(graph, group_id: str | None = None) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def applied(graph, group_id: str | None = None) -> list[tuple[str, str, str]]:
     return [
         (w["groupId"], w["memberId"], w["action"])
         for w in graph.writes()
