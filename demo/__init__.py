@@ -1,0 +1,1 @@
+"""The local demo: the product on the built-in emulated tenant, start to finish."""
