@@ -1,9 +1,408 @@
-"""function_app.py imports without settings and declares a v2 FunctionApp."""
+"""function_app.py without the host: metadata, the two Graph webhooks, and a cold import.
+
+The decorated functions are called directly with real `func.HttpRequest` objects and a small
+stand-in for `func.Out` (local-toolchain.md §7).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import azure.functions as func
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import function_app
+from reconciler import queue as work
+
+SECRET = "s3cret-client-state"
+SUB = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
+IDS = [f"5f3c1b7e-0000-4000-8000-{n:012d}" for n in range(450)]
+ROOT = Path(function_app.__file__).resolve().parent
 
 
-def test_function_app_imports_with_no_settings() -> None:
-    import function_app
+class Out:
+    """What the host passes for a queue output binding: set() once, read back by the test."""
 
-    assert isinstance(function_app.app, func.FunctionApp)
+    def __init__(self) -> None:
+        self.value: list[str] | None = None
+        self.calls = 0
+
+    def set(self, value: list[str]) -> None:
+        self.value = value
+        self.calls += 1
+
+    def get(self) -> list[str] | None:
+        return self.value
+
+    def messages(self) -> list[work.Message]:
+        return [work.decode(text) for text in self.value or []]
+
+    def user_ids(self) -> list[str]:
+        return [i for m in self.messages() if isinstance(m, work.UsersMessage) for i in m.user_ids]
+
+
+@pytest.fixture(autouse=True)
+def client_state(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CLIENT_STATE", SECRET)
+    return SECRET
+
+
+def post(route: str, body: bytes = b"", params: dict[str, str] | None = None) -> func.HttpRequest:
+    return func.HttpRequest(
+        "POST",
+        f"http://localhost/api/{route}",
+        params=params or {},
+        body=body,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def change(user_id: str, client_state: object = SECRET) -> dict:
+    return {
+        "changeType": "updated",
+        "clientState": client_state,
+        "resource": f"Users/{user_id}",
+        "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": user_id},
+        "subscriptionId": SUB,
+        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+    }
+
+
+def notifications(*items: object) -> tuple[func.HttpResponse, Out]:
+    out = Out()
+    body = json.dumps({"value": list(items)}).encode()
+    return function_app.notifications(post("notifications", body), out), out
+
+
+def error_of(response: func.HttpResponse) -> dict:
+    assert response.mimetype == "application/json"
+    return json.loads(response.get_body())["error"]
+
+
+# --- metadata the host indexes -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def indexed() -> dict[str, object]:
+    """app.get_functions() once, as the host indexes it. azure-functions 1.26 remembers the
+    names it has seen and raises on a second call, so its memory is restored afterwards (for
+    devhost tests in the same session); within one call it still rejects duplicate names."""
+    app = function_app.app
+    seen = app.functions_bindings
+    app.functions_bindings = {}
+    try:
+        functions = app.get_functions()
+    finally:
+        app.functions_bindings = seen
+    return {f.get_function_name(): f for f in functions}
+
+
+def bindings(indexed: dict, name: str) -> dict[str, dict]:
+    document = json.loads(indexed[name].get_function_json())
+    return {binding["type"]: binding for binding in document["bindings"]}
+
+
+@pytest.mark.parametrize("name", ["notifications", "lifecycle"])
+def test_webhooks_are_post_routes_with_function_keys_and_a_queue_output(
+    indexed: dict, name: str
+) -> None:
+    found = bindings(indexed, name)
+    assert found["httpTrigger"]["route"] == name
+    assert found["httpTrigger"]["methods"] == ["POST"]
+    assert found["httpTrigger"]["authLevel"] == "FUNCTION"
+    assert found["queue"] == {
+        "direction": "OUT",
+        "type": "queue",
+        "name": "msg",
+        "queueName": "%USER_CHANGES_QUEUE%",
+        "connection": "AzureWebJobsStorage",
+    }
+
+
+def test_the_app_declares_only_working_functions_with_unique_names(indexed: dict) -> None:
+    assert sorted(indexed) == ["lifecycle", "notifications"]
+
+
+# --- validation handshake ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["notifications", "lifecycle"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Validation: Testing client application reachability for subscription Request-Id: 7f10",
+        "<b onmouseover='x'>&lt;</b>",
+        "x" * 1024,
+    ],
+)
+def test_validation_token_is_echoed_exactly_as_plain_text_before_any_body_parsing(
+    route: str, token: str
+) -> None:
+    out = Out()
+    request = post(route, b"this body is not JSON", {"validationToken": token})
+    response = getattr(function_app, route)(request, out)
+    assert response.status_code == 200
+    assert response.get_body() == token.encode("utf-8")
+    assert response.mimetype == "text/plain"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert out.calls == 0
+
+
+@pytest.mark.parametrize("route", ["notifications", "lifecycle"])
+@pytest.mark.parametrize("token", ["", "x" * 1025])
+def test_absurd_validation_tokens_get_400(route: str, token: str) -> None:
+    out = Out()
+    response = getattr(function_app, route)(post(route, b"", {"validationToken": token}), out)
+    assert response.status_code == 400
+    assert b"1 to 1,024 characters" in response.get_body()
+    assert out.calls == 0
+
+
+def test_validation_works_without_client_state_configured(monkeypatch) -> None:
+    monkeypatch.delenv("CLIENT_STATE")
+    response = function_app.notifications(
+        post("notifications", params={"validationToken": "t"}), Out()
+    )
+    assert (response.status_code, response.get_body()) == (200, b"t")
+
+
+# --- change notifications ------------------------------------------------------------------------
+
+
+def test_user_changes_are_enqueued_as_version_1_json_and_answered_202() -> None:
+    response, out = notifications(change(IDS[0]), change(IDS[1]))
+    assert response.status_code == 202
+    assert out.calls == 1
+    (message,) = out.messages()
+    assert isinstance(message, work.UsersMessage)
+    assert message.user_ids == (IDS[0], IDS[1])
+    assert message.cause == "notification"
+    assert json.loads(out.value[0])["v"] == 1
+
+
+def test_duplicate_notifications_enqueue_each_user_once() -> None:
+    response, out = notifications(*(change(IDS[0]) for _ in range(5)), change(IDS[1]))
+    assert response.status_code == 202
+    assert out.user_ids() == [IDS[0], IDS[1]]
+
+
+def test_450_changed_users_become_three_messages_with_one_correlation_id() -> None:
+    response, out = notifications(*(change(i) for i in IDS))
+    assert response.status_code == 202
+    messages = out.messages()
+    assert [len(m.user_ids) for m in messages] == [200, 200, 50]
+    assert out.user_ids() == IDS
+    assert len({m.correlation_id for m in messages}) == 1
+
+
+def test_forged_client_state_enqueues_nothing_and_is_counted(caplog) -> None:
+    caplog.set_level("INFO", logger="reconciler.webhook")
+    response, out = notifications(change(IDS[0], "forged"), change(IDS[1], None))
+    assert response.status_code == 202
+    assert out.calls == 0
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records]
+    assert record["rejectedClientState"] == 2
+    assert record["accepted"] == 0
+    assert caplog.records[0].levelname == "WARNING"
+
+
+def test_forged_items_are_dropped_while_genuine_ones_in_the_same_post_are_kept() -> None:
+    response, out = notifications(change(IDS[0], "forged"), change(IDS[1]))
+    assert response.status_code == 202
+    assert out.user_ids() == [IDS[1]]
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b"{not json", "body"),
+        (b"", "body"),
+        (b'{"values": []}', "body"),
+        (b'{"value": "Users/1"}', "value"),
+        (b'{"value": [1]}', "value[0]"),
+        (json.dumps({"value": [change(IDS[0]), {"clientState": SECRET}]}).encode(), "value[1]"),
+    ],
+)
+def test_malformed_bodies_get_400_with_a_json_error_and_enqueue_nothing(
+    body: bytes, where: str
+) -> None:
+    out = Out()
+    response = function_app.notifications(post("notifications", body), out)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "InvalidNotification"
+    assert error["where"].startswith(where)
+    assert out.calls == 0
+
+
+def test_missing_client_state_setting_is_a_500_naming_it_only_in_the_log(
+    monkeypatch, caplog
+) -> None:
+    monkeypatch.delenv("CLIENT_STATE")
+    caplog.set_level("INFO", logger="reconciler.webhook")
+    response, out = notifications(change(IDS[0]))
+    assert response.status_code == 500  # Graph retries while the setting is fixed
+    assert out.calls == 0
+    assert "CLIENT_STATE" not in response.get_body().decode()
+    assert "CLIENT_STATE is not set" in caplog.text
+
+
+def test_log_records_never_contain_the_client_state_or_the_token(caplog) -> None:
+    caplog.set_level("DEBUG")
+    notifications(change(IDS[0]), change(IDS[1], "forged-guess"))
+    notifications(change(IDS[0]), {"clientState": "forged-guess"})
+    function_app.notifications(post("notifications", params={"validationToken": "tok-123"}), Out())
+    assert caplog.records
+    assert SECRET not in caplog.text
+    assert "forged-guess" not in caplog.text
+    assert "tok-123" not in caplog.text
+
+
+# --- lifecycle notifications ---------------------------------------------------------------------
+
+
+def lifecycle_post(*items: dict) -> tuple[func.HttpResponse, Out]:
+    out = Out()
+    body = json.dumps({"value": list(items), "validationTokens": ["jwt"]}).encode()
+    return function_app.lifecycle(post("lifecycle", body), out), out
+
+
+def lifecycle_item(event: str, client_state: object = SECRET) -> dict:
+    return {
+        "lifecycleEvent": event,
+        "subscriptionId": SUB,
+        "resource": "",
+        "clientState": client_state,
+        "organizationId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "subscriptionExpirationDateTime": "2023-09-05T01:03:01.889254-07:00",
+    }
+
+
+def test_reauthorization_required_enqueues_one_renewal_message() -> None:
+    response, out = lifecycle_post(
+        lifecycle_item("reauthorizationRequired"), lifecycle_item("reauthorizationRequired")
+    )
+    assert response.status_code == 202
+    (message,) = out.messages()
+    assert isinstance(message, work.MaintenanceMessage)
+    assert (message.action, message.subscription_id) == ("renew-subscription", SUB)
+
+
+@pytest.mark.parametrize("event", ["subscriptionRemoved", "missed"])
+def test_other_lifecycle_events_are_logged_clearly_and_enqueue_nothing(event, caplog) -> None:
+    caplog.set_level("INFO", logger="reconciler.webhook")
+    response, out = lifecycle_post(lifecycle_item(event))
+    assert response.status_code == 202
+    assert out.calls == 0
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records]
+    assert record["lifecycleEvent"] == event
+    assert record["subscriptionId"] == SUB
+    assert "full reconciliation" in record["note"]
+    assert caplog.records[0].levelname == "WARNING"
+
+
+def test_forged_lifecycle_notifications_renew_nothing() -> None:
+    response, out = lifecycle_post(lifecycle_item("reauthorizationRequired", "forged"))
+    assert response.status_code == 202
+    assert out.calls == 0
+
+
+def test_malformed_lifecycle_body_gets_400_and_enqueues_nothing() -> None:
+    out = Out()
+    response = function_app.lifecycle(post("lifecycle", b'{"value": [{}]}'), out)
+    assert response.status_code == 400
+    assert error_of(response)["where"] == "value[0].lifecycleEvent"
+    assert out.calls == 0
+
+
+# --- fuzz ----------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+guids = st.sampled_from(IDS[:5]) | st.uuids().map(str)
+forged_states = st.none() | st.text(max_size=30).filter(lambda s: s != SECRET) | json_values
+well_formed = st.builds(change, guids, st.just(SECRET) | forged_states)
+mangled = st.fixed_dictionaries(
+    {
+        "clientState": st.just(SECRET) | forged_states,
+        "subscriptionId": st.just(SUB) | json_values,
+        "changeType": st.just("updated") | json_values,
+        "resource": guids.map(lambda i: f"Users/{i}") | json_values,
+        "resourceData": st.fixed_dictionaries({"id": guids | json_values}) | json_values,
+    },
+    optional={"lifecycleEvent": json_values, "extra": json_values},
+)
+bodies = (
+    st.lists(well_formed, max_size=6).map(lambda value: json.dumps({"value": value}).encode())
+    | st.lists(well_formed | mangled, max_size=6).map(
+        lambda value: json.dumps({"value": value}).encode()
+    )
+    | json_values.map(lambda document: json.dumps(document).encode())
+    | st.binary(max_size=60)
+)
+
+
+@given(body=bodies)
+def test_fuzzed_webhook_bodies_never_5xx_and_never_enqueue_unauthenticated_ids(
+    body: bytes,
+) -> None:
+    out = Out()
+    response = function_app.notifications(post("notifications", body), out)
+    assert response.status_code in (202, 400)
+    if response.status_code == 400:
+        assert out.calls == 0
+        return
+    items = json.loads(body)["value"]
+    authentic = {
+        i["resourceData"]["id"]
+        if isinstance(i.get("resourceData"), dict) and "id" in i["resourceData"]
+        else i["resource"].split("/", 1)[1]
+        for i in items
+        if i.get("clientState") == SECRET
+    }
+    assert set(out.user_ids()) <= authentic
+
+
+# --- cold start ----------------------------------------------------------------------------------
+
+HEAVY = ("msgraph", "msgraph_core", "kiota_", "azure.identity", "azure.storage", "azure.core")
+
+
+def test_cold_import_loads_no_graph_sdk_identity_or_storage_client() -> None:
+    script = (
+        "import json, os, sys\n"
+        "import function_app\n"
+        "print(json.dumps({'modules': sorted(sys.modules),"
+        " 'queue': os.environ.get('USER_CHANGES_QUEUE')}))\n"
+    )
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("USER_CHANGES_QUEUE", "CLIENT_STATE", "AzureWebJobsStorage")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    heavy = [m for m in report["modules"] if m.startswith(HEAVY)]
+    assert heavy == []
+    assert "function_app" in report["modules"]  # the check looked at a real import
+    assert report["queue"] == "user-changes"  # binding expression default set at import

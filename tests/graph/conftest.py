@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -28,12 +29,19 @@ def sleeps() -> RecordedSleep:
     return RecordedSleep()
 
 
-@pytest.fixture
-async def directory(graph, sleeps: RecordedSleep) -> AsyncIterator[GraphDirectory]:
+@asynccontextmanager
+async def graph_directory(base_url: str, sleeps: RecordedSleep) -> AsyncIterator[GraphDirectory]:
+    """The production adapter on an emulator, with instant (recorded) retry waits."""
     settings = Settings.from_env(
-        {"GRAPH_BASE_URL": graph.base_url, "GRAPH_CREDENTIAL": "static", "GRAPH_STATIC_TOKEN": "t"}
+        {"GRAPH_BASE_URL": base_url, "GRAPH_CREDENTIAL": "static", "GRAPH_STATIC_TOKEN": "t"}
     )
     async with httpx.AsyncClient() as http:
         client = build_client(settings, build_credential(settings), http)
         policy = RetryPolicy(attempts=5, base_delay=0.01, max_delay=30)
         yield GraphDirectory(GraphTransport(client, policy, WritePacer(1000), sleep=sleeps))
+
+
+@pytest.fixture
+async def directory(graph, sleeps: RecordedSleep) -> AsyncIterator[GraphDirectory]:
+    async with graph_directory(graph.base_url, sleeps) as adapter:
+        yield adapter

@@ -177,3 +177,28 @@ async def test_sync_user_after_a_patch_moves_only_that_user(graph, directory) ->
         assert deleted.status_code == 204
     skipped = await reconcile_users(directory, policy, settings(), [outsider["id"]], "sync")
     assert skipped.to_json()["summary"]["skippedUsers"] == [outsider["id"]]
+
+
+async def test_a_member_listing_broken_after_its_first_page_blocks_only_that_group(
+    sleeps,
+) -> None:
+    """2,500 users: "All users" has three member pages; pages 2 and 3 keep dropping."""
+    from graph_emulator import EmulatorServer
+    from tests.graph.conftest import graph_directory
+
+    policy = loads_policy(
+        f"[[groups]]\nid = \"{ALL_USERS}\"\nrule = 'user.objectId -ne null'\n\n"
+        f'[[groups]]\nid = "{SALES}"\nrule = \'user.department -eq "Sales"\'\n'
+    )
+    async with EmulatorServer(users=2500, seed=3) as big:
+        emulator = big.emulator
+        assert len(emulator.directory.sorted_members(ALL_USERS).ids()) > 1998  # 3 pages
+        emulator.faults.add(
+            {"kind": "disconnect", "route": f"/groups/{ALL_USERS}/members", "pagesOnly": True}
+        )
+        async with graph_directory(big.base_url, sleeps) as directory:
+            report = await reconcile_all(directory, policy, settings())
+        groups = {g["id"]: g for g in report.to_json()["groups"]}
+        assert groups[ALL_USERS]["errors"] and not groups[ALL_USERS]["adds"]
+        writes = [w for w in emulator.writes.since(0) if w["applied"]]
+        assert writes and {w["groupId"] for w in writes} == {SALES}
