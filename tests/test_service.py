@@ -194,7 +194,7 @@ async def test_a_failed_user_listing_stops_every_write() -> None:
     report = await reconcile_all(directory, policy(), settings())
 
     assert directory.writes == []
-    assert all("user listing failed" in g.errors[0] for g in report.groups)
+    assert all("could not read the user listing" in g.errors[0] for g in report.groups)
     assert report.exit_code == 1
 
 

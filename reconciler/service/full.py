@@ -15,7 +15,7 @@ from reconciler.plan import (
 )
 from reconciler.policy import ManagedGroup, Policy
 from reconciler.rules import RuleSet
-from reconciler.service.report import GroupResult, RunReport
+from reconciler.service.report import UNREADABLE, GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
     Run,
@@ -67,7 +67,7 @@ async def reconcile_all(
     except DirectoryError as error:
         infos = {}
         for group in usable:
-            blocked[group.id] = _blocked(group, f"could not read the group ({error}); no writes")
+            blocked[group.id] = _blocked(group, f"{UNREADABLE} the group ({error}); no writes")
     for group in usable:
         reason = unwritable(infos.get(group.id)) if group.id not in blocked else None
         if reason:
@@ -78,7 +78,7 @@ async def reconcile_all(
             members[group.id] = await directory.members(group.id)
         except DirectoryError as error:
             blocked[group.id] = _blocked(
-                group, f"could not read the group ({error}); no writes for this group"
+                group, f"{UNREADABLE} the group ({error}); no writes for this group"
             )
 
     usable = [g for g in usable if g.id not in blocked]
@@ -108,7 +108,7 @@ async def reconcile_all(
                     planner.see(user)
                 run.step("users", planner.users_seen)
         except DirectoryError as error:
-            reason = f"the user listing failed ({error}); no writes for any group"
+            reason = f"{UNREADABLE} the user listing ({error}); no writes for any group"
             for group in planned:
                 blocked[group.id] = _blocked(group, reason)
         else:
@@ -184,7 +184,7 @@ async def _member_of(
         if broken:
             detail = "; ".join(f"{s}: {failed[s]}" for s in broken)
             blocked[group.id] = _blocked(
-                group, f"could not read the memberOf source group {detail}; no writes"
+                group, f"{UNREADABLE} the memberOf source group {detail}; no writes"
             )
     member_of: dict[str, list[str]] = {}
     for source, source_list in source_members.items():

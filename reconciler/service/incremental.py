@@ -9,7 +9,7 @@ from reconciler.directory import Directory, DirectoryError
 from reconciler.plan import GroupPlan, Planner, blocked_plan
 from reconciler.policy import Policy
 from reconciler.rules import RuleSet
-from reconciler.service.report import GroupResult, RunReport
+from reconciler.service.report import UNREADABLE, GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
     Run,
@@ -53,7 +53,7 @@ async def reconcile_users(
             ids, ruleset.select, manager=ruleset.needs_manager, member_of=True
         )
     except DirectoryError as error:
-        reason = f"could not read the users ({error}); no writes"
+        reason = f"{UNREADABLE} the users ({error}); no writes"
         plans = [blocked_plan(g.id, g.display_name, g.paused, reason) for g in groups]
         return await _finish(directory, run, plans, dry_run, users_read=0, skipped=())
     users = {str(k).lower(): v for k, v in found.items()}
@@ -87,7 +87,7 @@ async def reconcile_users(
             try:
                 counts[group_id] = len(await directory.members(group_id))
             except DirectoryError as error:
-                errors[group_id] = f"could not count the group's members ({error}); no writes"
+                errors[group_id] = f"{UNREADABLE} the group's member count ({error}); no writes"
     finished = planner.finish(limits, member_counts=counts)
     changed = [p.group_id for p in finished if p.changes and p.group_id not in errors]
     if changed:  # checked only for groups that have changes: one bulk read
@@ -95,7 +95,7 @@ async def reconcile_users(
             infos = await directory.find_groups(changed)
         except DirectoryError as error:
             infos = {}
-            errors.update(dict.fromkeys(changed, f"could not read the group ({error}); no writes"))
+            errors.update(dict.fromkeys(changed, f"{UNREADABLE} the group ({error}); no writes"))
         for group_id in changed:
             reason = errors.get(group_id) or unwritable(infos.get(group_id))
             if reason:

@@ -8,6 +8,8 @@ from typing import Literal
 from reconciler.plan import GroupPlan, MembershipChange
 
 EXIT_OK, EXIT_ERRORS, EXIT_HELD = 0, 1, 3
+UNREADABLE = "could not read"
+"""How every error caused by a failed directory read begins: those are worth a retry."""
 
 Status = Literal["unchanged", "planned", "written", "paused", "held", "failed"]
 
@@ -94,6 +96,15 @@ class RunReport:
     @property
     def held(self) -> tuple[GroupResult, ...]:
         return tuple(g for g in self.groups if g.plan.held)
+
+    @property
+    def retryable(self) -> bool:
+        """A directory read or write failed: running the same job again may succeed (the
+        queue worker raises so the host retries). Refused groups and rule errors are not."""
+        return any(
+            g.failures or any(e.startswith(UNREADABLE) for e in g.plan.error_texts)
+            for g in self.groups
+        )
 
     @property
     def exit_code(self) -> int:

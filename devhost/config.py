@@ -1,0 +1,158 @@
+"""What devhost reads before it starts: host.json's options and local.settings.json's Values."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$")
+BINDING_EXPRESSION = re.compile(r"%([^%]+)%")
+LOG_LEVELS = {
+    "trace": 5,
+    "debug": 10,
+    "information": 20,
+    "warning": 30,
+    "error": 40,
+    "critical": 50,
+    "none": 100,
+}
+
+
+class ConfigError(ValueError):
+    """host.json, local.settings.json or a binding expression is wrong; names the file or key."""
+
+
+def parse_timespan(text: str, what: str) -> timedelta:
+    """A .NET TimeSpan as host.json writes it: `[d.]hh:mm:ss[.fffffff]`."""
+    match = TIMESPAN.match(str(text).strip())
+    if not match:
+        raise ConfigError(f"{what}: {text!r} is not a TimeSpan (hh:mm:ss)")
+    days, hours, minutes, seconds, fraction = match.groups()
+    return timedelta(
+        days=int(days or 0),
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds) + (float(f"0.{fraction}") if fraction else 0.0),
+    )
+
+
+@dataclass(frozen=True)
+class QueueOptions:
+    """extensions.queues in host.json, with the queues extension 5.x defaults."""
+
+    batch_size: int = 16
+    new_batch_threshold: int | None = None  # None: batch_size / 2 * processor count
+    max_polling_interval: timedelta = timedelta(minutes=1)
+    visibility_timeout: timedelta = timedelta(0)
+    max_dequeue_count: int = 5
+    message_encoding: str = "base64"
+
+    @property
+    def effective_new_batch_threshold(self) -> int:
+        if self.new_batch_threshold is not None:
+            return self.new_batch_threshold
+        return (self.batch_size // 2) * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    queues: QueueOptions = field(default_factory=QueueOptions)
+    route_prefix: str = "api"
+    function_timeout: timedelta | None = None
+    function_log_level: int = 20
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, object], source: str = "host.json") -> HostOptions:
+        extensions = document.get("extensions") or {}
+        if not isinstance(extensions, Mapping):
+            raise ConfigError(f"{source}: extensions must be an object")
+        q = extensions.get("queues") or {}
+        where = f"{source}: extensions.queues"
+        batch_size = int(q.get("batchSize", 16))
+        if not 1 <= batch_size <= 32:
+            raise ConfigError(f"{where}.batchSize must be 1 to 32, not {batch_size}")
+        threshold = q.get("newBatchThreshold")
+        max_dequeue = int(q.get("maxDequeueCount", 5))
+        if max_dequeue < 1:
+            raise ConfigError(f"{where}.maxDequeueCount must be at least 1")
+        encoding = str(q.get("messageEncoding", "base64")).lower()
+        if encoding not in ("base64", "none"):
+            raise ConfigError(f"{where}.messageEncoding must be base64 or none, not {encoding!r}")
+        polling = parse_timespan(
+            q.get("maxPollingInterval", "00:01:00"), f"{where}.maxPollingInterval"
+        )
+        if polling < timedelta(milliseconds=100):
+            raise ConfigError(f"{where}.maxPollingInterval must not be less than 00:00:00.1")
+        queues = QueueOptions(
+            batch_size=batch_size,
+            new_batch_threshold=int(threshold) if threshold is not None else None,
+            max_polling_interval=polling,
+            visibility_timeout=parse_timespan(
+                q.get("visibilityTimeout", "00:00:00"), f"{where}.visibilityTimeout"
+            ),
+            max_dequeue_count=max_dequeue,
+            message_encoding=encoding,
+        )
+        http = extensions.get("http") or {}
+        timeout = document.get("functionTimeout")
+        levels = (document.get("logging") or {}).get("logLevel") or {}
+        level_name = str(levels.get("Function", levels.get("default", "Information"))).lower()
+        return cls(
+            queues=queues,
+            route_prefix=str(http.get("routePrefix", "api")).strip("/"),
+            function_timeout=(
+                parse_timespan(timeout, f"{source}: functionTimeout")
+                if timeout not in (None, "-1")
+                else None
+            ),
+            function_log_level=LOG_LEVELS.get(level_name, 20),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None) -> HostOptions:
+        if path is None or not Path(path).exists():
+            return cls()
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+        return cls.from_json(document, str(path))
+
+
+def load_local_settings(
+    path: str | os.PathLike[str] | None, environ: MutableMapping[str, str]
+) -> list[str]:
+    """Copy local.settings.json's Values into `environ` where not already set (the environment
+    wins, as with Core Tools). Returns the names it added, so an in-process host can undo them."""
+    if path is None or not Path(path).exists():
+        return []
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if document.get("IsEncrypted"):
+        raise ConfigError(f"{path}: IsEncrypted is true; devhost reads only plain settings")
+    values = document.get("Values") or {}
+    added = []
+    for name, value in values.items():
+        if name not in environ:
+            environ[name] = "" if value is None else str(value)
+            added.append(name)
+    return added
+
+
+def resolve(text: str, environ: Mapping[str, str], where: str) -> str:
+    """Replace `%SETTING%` binding expressions; an unknown setting is an error, as in the host."""
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"{where}: '%{name}%' does not resolve to a value (set {name})")
+        return environ[name]
+
+    return BINDING_EXPRESSION.sub(lookup, text)

@@ -1,0 +1,190 @@
+"""The HTTP side of the host: HTTP triggers under `/<routePrefix>/<route>` with auth-level checks,
+and the admin API (`POST /admin/functions/{name}`, `GET /admin/host/status`)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+from azure.functions.queue import QueueMessage as TriggerMessage
+
+from devhost.catalog import FunctionSpec
+from devhost.invocation import Outcome
+from devhost.queues import OutputError
+from devhost.routes import RouteTemplate
+from devhost.timers import timer_request
+
+log = logging.getLogger("devhost")
+CALLED = "This function was programmatically called via the host APIs."
+MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the host's default maxRequestBodySize (100 MB)
+
+Invoke = Callable[[FunctionSpec, Any, str], Awaitable[Outcome]]
+WriteOutputs = Callable[[FunctionSpec, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Function keys. `required=False` is Core Tools' local behaviour: nothing is checked."""
+
+    required: bool
+    function_key: str
+    master_key: str
+
+    def allows(self, request: web.Request, auth_level: str) -> bool:
+        if not self.required or auth_level == "ANONYMOUS":
+            return True
+        given = request.headers.get("x-functions-key") or request.query.get("code") or ""
+        accepted = (
+            [self.master_key] if auth_level == "ADMIN" else [self.function_key, self.master_key]
+        )
+        return any(hmac.compare_digest(given.encode(), key.encode()) for key in accepted)
+
+
+def to_http_request(
+    request: web.Request, body: bytes, route_params: dict[str, str]
+) -> func.HttpRequest:
+    return func.HttpRequest(
+        method=request.method,
+        url=str(request.url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        params={k: v for k, v in request.query.items()},
+        route_params=route_params,
+        body=body,
+    )
+
+
+def to_response(value: Any) -> web.Response:
+    """The host's answer for a function's return value (azure.functions' HttpResponseConverter)."""
+    if isinstance(value, str):
+        return web.Response(
+            status=200, body=value.encode(), content_type="text/plain", charset="utf-8"
+        )
+    if not isinstance(value, func.HttpResponse):
+        # The worker cannot encode anything else, None included (python-worker issue 683): 500.
+        raise TypeError(f"an HTTP function must return func.HttpResponse or str, not {value!r}")
+    headers = dict(value.headers.items())
+    if not any(k.lower() == "content-type" for k in headers):
+        mimetype = value.mimetype
+        headers["Content-Type"] = (
+            f"{mimetype}; charset={value.charset}" if mimetype.startswith("text/") else mimetype
+        )
+    return web.Response(status=value.status_code, body=value.get_body() or b"", headers=headers)
+
+
+class HttpFront:
+    def __init__(
+        self,
+        catalog: dict[str, FunctionSpec],
+        *,
+        route_prefix: str,
+        keys: Keys,
+        invoke: Invoke,
+        write_outputs: WriteOutputs,
+        status: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.catalog = catalog
+        self.prefix = route_prefix.strip("/")
+        self.keys = keys
+        self.invoke = invoke
+        self.write_outputs = write_outputs
+        self.status = status
+        self.background: set[asyncio.Task[Any]] = set()
+        http_functions = [s for s in catalog.values() if s.trigger == "http"]
+        self.routes = sorted(
+            ((RouteTemplate.parse(s.route), s) for s in http_functions),
+            key=lambda pair: pair[0].precedence,
+        )
+
+    def url_path(self, spec: FunctionSpec) -> str:
+        return "/" + "/".join(p for p in (self.prefix, spec.route) if p)
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_get("/admin/host/status", self.host_status)
+        app.router.add_post("/admin/functions/{name}", self.admin_invoke)
+        app.router.add_route("*", "/{tail:.*}", self.http_trigger)
+        return app
+
+    def _match(self, path: str, method: str) -> tuple[FunctionSpec | None, dict[str, str]]:
+        prefix = f"/{self.prefix}" if self.prefix else ""
+        if prefix and not (path.lower() == prefix or path.lower().startswith(prefix + "/")):
+            return None, {}
+        rest = path[len(prefix) :]
+        for template, spec in self.routes:
+            params = template.match(rest)
+            if params is not None and method in spec.methods:
+                return spec, params
+        # Functions answers 404 (not 405) when only the method differs.
+        return None, {}
+
+    async def http_trigger(self, request: web.Request) -> web.Response:
+        spec, params = self._match(request.path, request.method)
+        if spec is None:
+            return web.Response(status=404)
+        if not self.keys.allows(request, spec.auth_level):
+            return web.Response(status=401)
+        body = await request.read()
+        outcome = await self.invoke(spec, to_http_request(request, body, params), CALLED)
+        if not outcome.succeeded:
+            return web.Response(status=500)
+        try:
+            await self.write_outputs(spec, outcome.outputs)
+            return to_response(outcome.value)
+        except (OutputError, TypeError) as exc:
+            # Output bindings are written after the function returns; if one fails, the
+            # invocation fails and the caller gets 500, so Graph retries the notification.
+            log.error("Executed 'Functions.%s' (Failed: %s)", spec.name, exc)
+            return web.Response(status=500)
+
+    async def host_status(self, request: web.Request) -> web.Response:
+        if not self.keys.allows(request, "ADMIN"):
+            return web.Response(status=401)
+        return web.json_response(self.status())
+
+    async def admin_invoke(self, request: web.Request) -> web.Response:
+        """Run a non-HTTP function now, as the host's admin API does; answers 202 at once."""
+        if not self.keys.allows(request, "ADMIN"):
+            return web.Response(status=401)
+        spec = self.catalog.get(request.match_info["name"])
+        if spec is None:
+            lowered = {name.lower(): s for name, s in self.catalog.items()}
+            spec = lowered.get(request.match_info["name"].lower())
+        if spec is None:
+            return web.Response(status=404)
+        if spec.trigger == "http":
+            return web.json_response(
+                {"error": "HTTP functions are called on their route, not through the admin API"},
+                status=400,
+            )
+        raw = await request.read()
+        try:
+            document = json.loads(raw) if raw.strip() else {}
+            text = document.get("input", "") if isinstance(document, dict) else None
+        except json.JSONDecodeError:
+            text = None
+        if not isinstance(text, str):
+            return web.json_response({"error": 'body must be {"input": "..."}'}, status=400)
+        if spec.trigger == "queue":
+            value: Any = TriggerMessage(id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
+        else:
+            value = timer_request()
+        task = asyncio.create_task(self._run_admin(spec, value))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return web.Response(status=202)
+
+    async def _run_admin(self, spec: FunctionSpec, value: Any) -> None:
+        outcome = await self.invoke(spec, value, CALLED)
+        if outcome.succeeded:
+            try:
+                await self.write_outputs(spec, outcome.outputs)
+            except OutputError as exc:
+                log.error("Executed 'Functions.%s' (Failed: %s)", spec.name, exc)
