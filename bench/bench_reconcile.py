@@ -46,22 +46,41 @@ SHAPES = (
     ("department", "city", '(user.department -eq "{0}") -and (user.city -eq "{1}")'),
     ("jobTitle", "country", '(user.jobTitle -eq "{0}") -and (user.country -eq "{1}")'),
     ("city", "jobTitle", '(user.city -eq "{0}") -and (user.jobTitle -eq "{1}")'),
-    ("department", "usageLocation", '(user.department -eq "{0}") -and (user.usageLocation -in ["{1}"])'),
+    (
+        "department",
+        "usageLocation",
+        '(user.department -eq "{0}") -and (user.usageLocation -in ["{1}"])',
+    ),
 )
 
 
 def start_emulator(users: int, seed: int, quota: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "graph_emulator", "--port", "0", "--users", str(users),
-         "--seed", str(seed), "--write-quota", quota, "--batch-order", "request"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "graph_emulator",
+            "--port",
+            "0",
+            "--users",
+            str(users),
+            "--seed",
+            str(seed),
+            "--write-quota",
+            quota,
+            "--batch-order",
+            "request",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     line = process.stdout.readline().strip()  # type: ignore[union-attr]
     prefix = "Graph emulator listening on "
     if not line.startswith(prefix):
         process.kill()
         raise SystemExit(f"emulator did not start: {line!r}")
-    return process, line[len(prefix):]
+    return process, line[len(prefix) :]
 
 
 def list_users(http: httpx.Client, base: str) -> list[dict]:
@@ -96,8 +115,13 @@ def choose_rules(users: list[dict], count: int, rng: random.Random) -> list[tupl
 
 def create_groups(http: httpx.Client, base: str, count: int) -> list[str]:
     def create(i: int) -> str:
-        body = {"displayName": f"Bench group {i:04d}", "mailEnabled": False,
-                "mailNickname": f"bench{i}", "securityEnabled": True, "groupTypes": []}
+        body = {
+            "displayName": f"Bench group {i:04d}",
+            "mailEnabled": False,
+            "mailNickname": f"bench{i}",
+            "securityEnabled": True,
+            "groupTypes": [],
+        }
         return http.post(f"{base}/groups", json=body).json()["id"]
 
     with ThreadPoolExecutor(8) as pool:
@@ -107,25 +131,44 @@ def create_groups(http: httpx.Client, base: str, count: int) -> list[str]:
 def write_rules(path: Path, group_ids: list[str], rules: list[tuple[str, int]]) -> None:
     lines = []
     for i, (group_id, (text, _)) in enumerate(zip(group_ids, rules, strict=True)):
-        lines += ["[[groups]]", f'id = "{group_id}"', f'name = "Bench group {i:04d}"',
-                  f"rule = '{text}'", ""]
+        lines += [
+            "[[groups]]",
+            f'id = "{group_id}"',
+            f'name = "Bench group {i:04d}"',
+            f"rule = '{text}'",
+            "",
+        ]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def run_cli(rules: Path, base: str, write_rate: float) -> dict:
-    env = {**os.environ, "GRAPH_BASE_URL": base, "GRAPH_CREDENTIAL": "static",
-           "GRAPH_STATIC_TOKEN": "bench", "WRITE_RATE": str(write_rate), "RULES_FILE": str(rules)}
+    env = {
+        **os.environ,
+        "GRAPH_BASE_URL": base,
+        "GRAPH_CREDENTIAL": "static",
+        "GRAPH_STATIC_TOKEN": "bench",
+        "WRITE_RATE": str(write_rate),
+        "RULES_FILE": str(rules),
+    }
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "apply", "--rules", str(rules), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        text=True,
     )
     out = process.stdout.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     report = json.loads(out)
-    report["_bench"] = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-                        "rss_mib": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status)}
+    report["_bench"] = {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mib": usage.ru_maxrss / 1024,
+        "exit": os.waitstatus_to_exitcode(status),
+    }
     return report
 
 
@@ -145,32 +188,52 @@ def graph_requests(report: dict) -> int:
 
 def throttled(control: ControlClient) -> int:
     return sum(
-        count for route in control.counters()["byRoute"].values()
+        count
+        for route in control.counters()["byRoute"].values()
         for status, count in (route.get("statuses") or route.get("byStatus") or {}).items()
         if str(status) == "429"
     )
 
 
-def drift(http: httpx.Client, base: str, control: ControlClient, group_ids: list[str],
-          user_ids: list[str], share: float, rng: random.Random) -> dict[str, int]:
+def drift(
+    http: httpx.Client,
+    base: str,
+    control: ControlClient,
+    group_ids: list[str],
+    user_ids: list[str],
+    share: float,
+    rng: random.Random,
+) -> dict[str, int]:
     """Remove share/2 of each group's members and add as many users who do not match."""
     control.update_settings(write_quota=None)
     sizes: dict[str, int] = {}
     requests: list[dict] = []
     for group_id in group_ids:
-        members = [m["id"] for m in http.get(
-            f"{base}/groups/{group_id}/members?$select=id&$top=999").json()["value"]]
+        members = [
+            m["id"]
+            for m in http.get(f"{base}/groups/{group_id}/members?$select=id&$top=999").json()[
+                "value"
+            ]
+        ]
         k = round(len(members) * share / 2) if len(members) >= 2 / share else rng.random() < share
         gone = rng.sample(members, int(k))
         strangers = rng.sample(user_ids, int(k))
-        requests += [{"method": "DELETE", "url": f"/groups/{group_id}/members/{u}/$ref"} for u in gone]
-        requests += [{"method": "POST", "url": f"/groups/{group_id}/members/$ref",
-                      "headers": {"Content-Type": "application/json"},
-                      "body": {"@odata.id": f"{base}/directoryObjects/{u}"}}
-                     for u in strangers if u not in members]
+        requests += [
+            {"method": "DELETE", "url": f"/groups/{group_id}/members/{u}/$ref"} for u in gone
+        ]
+        requests += [
+            {
+                "method": "POST",
+                "url": f"/groups/{group_id}/members/$ref",
+                "headers": {"Content-Type": "application/json"},
+                "body": {"@odata.id": f"{base}/directoryObjects/{u}"},
+            }
+            for u in strangers
+            if u not in members
+        ]
         sizes[group_id] = len(members) - len(gone) + len(strangers)
     for i in range(0, len(requests), 20):
-        chunk = [{**r, "id": str(n)} for n, r in enumerate(requests[i:i + 20])]
+        chunk = [{**r, "id": str(n)} for n, r in enumerate(requests[i : i + 20])]
         http.post(f"{base}/$batch", json={"requests": chunk})
     return sizes
 
@@ -187,8 +250,9 @@ def planning_cpu(rules_file: Path, users: list[dict]) -> float:
     groups = list(policy.usable_groups)
     started = time.process_time()
     ruleset = RuleSet({g.id: g.rule for g in groups})
-    planner = Planner(groups, ruleset, {}, listing_complete=True, member_of={},
-                      now=datetime.now(UTC))
+    planner = Planner(
+        groups, ruleset, {}, listing_complete=True, member_of={}, now=datetime.now(UTC)
+    )
     for user in users:
         planner.see(user)
     return time.process_time() - started
@@ -199,15 +263,21 @@ def show(name: str, report: dict, bound: int, throttles: int) -> None:
     requests = graph_requests(report)
     adds = sum(len(g["adds"]) for g in report["groups"])
     removes = sum(len(g["removes"]) for g in report["groups"])
-    print(f"{name}: exit {b['exit']}, {b['wall']:.1f} s wall, {b['cpu']:.1f} s CPU, "
-          f"peak RSS {b['rss_mib']:.0f} MiB")
-    print(f"    {adds:,} adds, {removes:,} removes; Graph requests {requests:,} vs lower bound "
-          f"{bound:,} = {requests / bound:.3f}x (target <= 1.05x); 429s received: {throttles}")
+    print(
+        f"{name}: exit {b['exit']}, {b['wall']:.1f} s wall, {b['cpu']:.1f} s CPU, "
+        f"peak RSS {b['rss_mib']:.0f} MiB"
+    )
+    print(
+        f"    {adds:,} adds, {removes:,} removes; Graph requests {requests:,} vs lower bound "
+        f"{bound:,} = {requests / bound:.3f}x (target <= 1.05x); 429s received: {throttles}"
+    )
     print(f"    requests by kind: {s.get('requests')}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=5)
@@ -219,31 +289,47 @@ def main() -> None:
     emulator, base = start_emulator(args.users, args.seed, args.quota)
     control = ControlClient(base)
     try:
-        with httpx.Client(headers=HEADERS, timeout=120) as http, tempfile.TemporaryDirectory() as tmp:
+        with (
+            httpx.Client(headers=HEADERS, timeout=120) as http,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             users = list_users(http, base)
             rules = choose_rules(users, args.groups, rng)
             group_ids = create_groups(http, base, args.groups)
             rules_file = Path(tmp) / "rules.toml"
             write_rules(rules_file, group_ids, rules)
             sizes = sorted(n for _, n in rules)
-            print(f"tenant: {len(users):,} users, {len(rules):,} groups; rule sizes median "
-                  f"{sizes[len(sizes) // 2]}, max {sizes[-1]:,}, {sum(sizes):,} memberships")
-            print(f"planning CPU (in-process, no I/O): {planning_cpu(rules_file, users):.1f} s "
-                  f"(target < 30 s)")
+            print(
+                f"tenant: {len(users):,} users, {len(rules):,} groups; rule sizes median "
+                f"{sizes[len(sizes) // 2]}, max {sizes[-1]:,}, {sum(sizes):,} memberships"
+            )
+            print(
+                f"planning CPU (in-process, no I/O): {planning_cpu(rules_file, users):.1f} s "
+                f"(target < 30 s)"
+            )
 
             before = throttled(control)
             report_a = run_cli(rules_file, base, args.write_rate)
-            show("A. from empty groups", report_a, lower_bound(report_a, args.users, {}),
-                 throttled(control) - before)
+            show(
+                "A. from empty groups",
+                report_a,
+                lower_bound(report_a, args.users, {}),
+                throttled(control) - before,
+            )
 
             drifted = drift(http, base, control, group_ids, [u["id"] for u in users], 0.05, rng)
             window = args.quota.split("/")
-            control.update_settings(write_quota=int(window[0]),
-                                    write_quota_window_seconds=float(window[1]))
+            control.update_settings(
+                write_quota=int(window[0]), write_quota_window_seconds=float(window[1])
+            )
             before = throttled(control)
             report_b = run_cli(rules_file, base, args.write_rate)
-            show("B. from 5% drift", report_b, lower_bound(report_b, args.users, drifted),
-                 throttled(control) - before)
+            show(
+                "B. from 5% drift",
+                report_b,
+                lower_bound(report_b, args.users, drifted),
+                throttled(control) - before,
+            )
 
             report_c = run_cli(rules_file, base, args.write_rate)
             writes = sum(len(g["adds"]) + len(g["removes"]) for g in report_c["groups"])
