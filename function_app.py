@@ -2,7 +2,10 @@
 
     POST /api/notifications   Graph change notifications -> user ids on the work queue (202)
     POST /api/lifecycle       Graph lifecycle notifications -> maintenance messages (202)
-    (queue worker, poison-queue logger, timers and sync routes: see the markers below)
+    POST /api/sync/users/{id}, POST /api/sync/groups/{id}   queue one user / group now (202)
+    queue %USER_CHANGES_QUEUE%         the worker: re-read, converge, schedule one recheck
+    queue %USER_CHANGES_QUEUE%-poison  one clear record per dead message
+    timer full_reconcile (%FULL_RECONCILE_SCHEDULE%), timer subscription_upkeep (6-hourly)
 
 The HTTP functions here sit on Graph's 3-second path and run on every cold start, so this
 module and what it imports stay light: no Graph SDK, azure-identity or storage client (a test
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 
 import azure.functions as func
 
@@ -25,6 +29,7 @@ from reconciler.settings import Settings, SettingsError
 # Binding expressions (%NAME%) are resolved from settings; INTERFACES.md gives them their
 # documented default at import so an unset one never breaks indexing.
 os.environ.setdefault("USER_CHANGES_QUEUE", "user-changes")
+os.environ.setdefault("FULL_RECONCILE_SCHEDULE", "0 */30 * * * *")
 
 app = func.FunctionApp()
 log = logging.getLogger("reconciler.webhook")
@@ -122,24 +127,123 @@ def lifecycle(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpRespo
     return func.HttpResponse(status_code=202)
 
 
-# --- Queue worker: added with the reconcile service ------------------------------------------
-# `process_user_changes`: queue trigger on %USER_CHANGES_QUEUE% (AzureWebJobsStorage); body via
-# work.decode(); users -> service.reconcile_users, group -> the group run, maintenance ->
-# ensure_subscription; a `notification` message enqueues one `recheck` after
-# RECHECK_DELAY_SECONDS (storage client, not the binding); MessageError -> copy to the poison
-# queue and complete. `log_poison_messages`: trigger on user-changes-poison, one record each.
-# Graph SDK and storage imports go inside those function bodies.
+# --- Queue worker ------------------------------------------------------------------------------
 
-# --- Timers: added with the reconcile service -------------------------------------------------
-# `full_reconcile` (schedule %FULL_RECONCILE_SCHEDULE%, default set at import like the queue
-# name above) and `subscription_upkeep` (create the users subscription if missing, renew early).
 
-# --- On-demand sync routes: added with the reconcile service ----------------------------------
-# POST sync/users/{id} (enqueue one users message, cause "sync") and POST sync/groups/{id}
-# (enqueue a group message), both auth level FUNCTION.
+@app.queue_trigger(
+    arg_name="message", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
+)
+async def process_user_changes(message: func.QueueMessage) -> None:
+    """Re-read the named users (or groups) and converge; raising hands the message back to
+    the host, which retries it and finally moves it to the poison queue."""
+    from reconciler.work_queue import StorageWorkQueue
+    from reconciler.worker import process_message
+
+    settings = Settings.from_env()
+    outcome = await process_message(
+        message.get_body().decode("utf-8", errors="replace"),
+        settings,
+        StorageWorkQueue.from_settings(settings),
+    )
+    _record(
+        "queue",
+        logging.INFO,
+        message.id or "",
+        kind=outcome.kind,
+        exitCode=outcome.exit_code,
+        dequeueCount=message.dequeue_count,
+        detail=outcome.detail,
+    )
+
+
+@app.queue_trigger(
+    arg_name="message", queue_name="%USER_CHANGES_QUEUE%-poison", connection="AzureWebJobsStorage"
+)
+def log_poison_message(message: func.QueueMessage) -> None:
+    """One clear record per dead message, so an operator sees what was given up on."""
+    body = message.get_body().decode("utf-8", errors="replace")
+    _record(
+        "poison",
+        logging.ERROR,
+        message.id or "",
+        dequeueCount=message.dequeue_count,
+        body=body[:2000],
+        hint="fix the cause, then re-send the body to the work queue",
+    )
+
+
+# --- Timers ------------------------------------------------------------------------------------
+
+
+@app.timer_trigger(arg_name="timer", schedule="%FULL_RECONCILE_SCHEDULE%", run_on_startup=False)
+async def full_reconcile(timer: func.TimerRequest) -> None:
+    """Repair drift: missed notifications, rule edits, manual changes, `system.now` rules."""
+    from reconciler.graph import open_directory
+    from reconciler.policy import load_policy
+    from reconciler.service import reconcile_all
+    from reconciler.settings import rules_file
+
+    settings = Settings.from_env()
+    async with open_directory(settings) as directory:
+        report = await reconcile_all(directory, load_policy(rules_file()), settings)
+    _record(
+        "full_reconcile",
+        logging.INFO,
+        report.correlation_id,
+        exitCode=report.exit_code,
+        pastDue=timer.past_due,
+    )
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 0 */6 * * *", run_on_startup=True)
+async def subscription_upkeep(timer: func.TimerRequest) -> None:
+    """Create the users subscription if missing and renew it well before it expires."""
+    from reconciler.graph import open_directory
+    from reconciler.service import ensure_subscription
+
+    settings = Settings.from_env()
+    async with open_directory(settings) as directory:
+        outcome = await ensure_subscription(directory, settings)
+    _record("subscription_upkeep", logging.INFO, "", outcome=str(outcome))
+
+
+# --- On-demand sync ----------------------------------------------------------------------------
+
+
+@app.route(route="sync/users/{id}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@app.queue_output(
+    arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
+)
+def sync_user(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+    """Re-evaluate one user now (Entra cannot): enqueue it for the worker, answer 202."""
+    return _enqueue_sync(req, msg, work.users_messages)
+
+
+@app.route(route="sync/groups/{id}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@app.queue_output(
+    arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
+)
+def sync_group(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+    """Reconcile one group now; a group run can outlast an HTTP answer, so it is queued."""
+    return _enqueue_sync(req, msg, work.group_messages)
 
 
 # --- Answers and log records ----------------------------------------------------------------
+
+
+def _enqueue_sync(
+    req: func.HttpRequest, msg: func.Out[list[str]], build: Callable[..., list[work.Message]]
+) -> func.HttpResponse:
+    correlation_id = work.new_correlation_id()
+    try:
+        [message] = build([req.route_params["id"]], cause="sync", correlation_id=correlation_id)
+    except work.MessageError as error:
+        body = {"error": {"code": "InvalidId", "message": str(error)}}
+        return func.HttpResponse(json.dumps(body), status_code=400, mimetype="application/json")
+    msg.set([work.encode(message)])
+    _record("sync", logging.INFO, correlation_id, kind=type(message).__name__)
+    body = {"status": "queued", "correlationId": correlation_id}
+    return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
 
 
 def _handshake(token: str) -> func.HttpResponse:

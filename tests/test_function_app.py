@@ -125,8 +125,63 @@ def test_webhooks_are_post_routes_with_function_keys_and_a_queue_output(
     }
 
 
-def test_the_app_declares_only_working_functions_with_unique_names(indexed: dict) -> None:
-    assert sorted(indexed) == ["lifecycle", "notifications"]
+def test_the_app_declares_every_function_once(indexed: dict) -> None:
+    assert sorted(indexed) == [
+        "full_reconcile",
+        "lifecycle",
+        "log_poison_message",
+        "notifications",
+        "process_user_changes",
+        "subscription_upkeep",
+        "sync_group",
+        "sync_user",
+    ]
+
+
+def test_the_worker_and_its_poison_logger_listen_on_the_configured_queue(indexed: dict) -> None:
+    assert bindings(indexed, "process_user_changes")["queueTrigger"]["queueName"] == (
+        "%USER_CHANGES_QUEUE%"
+    )
+    assert bindings(indexed, "log_poison_message")["queueTrigger"]["queueName"] == (
+        "%USER_CHANGES_QUEUE%-poison"
+    )
+
+
+def test_timers_take_their_schedule_from_settings(indexed: dict) -> None:
+    assert bindings(indexed, "full_reconcile")["timerTrigger"]["schedule"] == (
+        "%FULL_RECONCILE_SCHEDULE%"
+    )
+    assert bindings(indexed, "subscription_upkeep")["timerTrigger"]["runOnStartup"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "route"), [("sync_user", "sync/users/{id}"), ("sync_group", "sync/groups/{id}")]
+)
+def test_sync_routes_need_a_function_key(indexed: dict, name: str, route: str) -> None:
+    trigger = bindings(indexed, name)["httpTrigger"]
+    assert (trigger["route"], trigger["authLevel"], trigger["methods"]) == (
+        route,
+        "FUNCTION",
+        ["POST"],
+    )
+
+
+def test_sync_user_enqueues_one_users_message_with_cause_sync() -> None:
+    out = Out()
+    user_id = "11111111-2222-3333-4444-555555555555"
+    req = func.HttpRequest("POST", "/api/sync/users/x", body=b"", route_params={"id": user_id})
+    response = function_app.sync_user(req, out)
+    assert response.status_code == 202
+    [text] = out.get()
+    message = work.decode(text)
+    assert (message.user_ids, message.cause) == ((user_id,), "sync")
+
+
+def test_sync_with_an_unusable_id_is_a_400_and_enqueues_nothing() -> None:
+    out = Out()
+    req = func.HttpRequest("POST", "/api/sync/groups/x", body=b"", route_params={"id": "a b"})
+    response = function_app.sync_group(req, out)
+    assert response.status_code == 400 and out.get() is None
 
 
 # --- validation handshake ------------------------------------------------------------------------

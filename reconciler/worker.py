@@ -1,0 +1,125 @@
+"""The queue worker's job: one work-queue message in, converged memberships out.
+
+Level-triggered (DESIGN.md principle 1): a message only names users, groups or a maintenance
+action; the worker reads the current state and converges, so duplicates, reordering and
+retries are harmless. Outcomes map to the host's queue semantics: return to complete the
+message, raise `RetryLater` so the host retries it (and after maxDequeueCount moves it to the
+poison queue); a message that can never succeed is copied to the poison queue at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from reconciler import queue as work
+from reconciler.directory import Directory, DirectoryError
+from reconciler.settings import Settings
+
+log = logging.getLogger("reconciler.worker")
+DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[Directory]]
+
+
+class WorkQueue(Protocol):
+    async def send(self, text: str, *, delay_seconds: int = 0) -> None: ...
+    async def send_to_poison(self, text: str) -> None: ...
+
+
+class RetryLater(RuntimeError):
+    """A transient failure (Graph unreachable, throttled past our retries, a write that did
+    not land): the message goes back to the queue for the host to retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOutcome:
+    kind: str  # users / group / maintenance / poisoned
+    exit_code: int = 0
+    detail: str = ""
+
+
+async def process_message(
+    text: str,
+    settings: Settings,
+    queue: WorkQueue,
+    directory_factory: DirectoryFactory | None = None,
+) -> WorkerOutcome:
+    try:
+        message = work.decode(text)
+    except work.MessageError as error:
+        await queue.send_to_poison(text)
+        _record(logging.ERROR, "poisoned", reason=str(error), size=len(text))
+        return WorkerOutcome("poisoned", detail=str(error))
+    factory = directory_factory or _graph_directory
+    try:
+        async with factory(settings) as directory:
+            outcome = await _run(message, directory, settings)
+    except DirectoryError as error:
+        raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
+    if isinstance(message, work.UsersMessage) and message.cause == "notification":
+        # Graph is eventually consistent: look again later, once (INTERFACES.md).
+        recheck = work.users_messages(
+            message.user_ids, cause="recheck", correlation_id=message.correlation_id
+        )
+        for follow_up in recheck:
+            await queue.send(
+                work.encode(follow_up), delay_seconds=int(settings.recheck_delay_seconds)
+            )
+    return outcome
+
+
+async def _run(message: work.Message, directory: Directory, settings: Settings) -> WorkerOutcome:
+    from reconciler.policy import load_policy
+    from reconciler.service import reconcile_groups, reconcile_users
+    from reconciler.settings import rules_file
+
+    if isinstance(message, work.MaintenanceMessage):
+        from reconciler.service import renew_or_reauthorize
+
+        await renew_or_reauthorize(directory, settings, message.subscription_id)
+        return WorkerOutcome("maintenance", detail=message.action)
+    policy = load_policy(rules_file())
+    if isinstance(message, work.UsersMessage):
+        report = await reconcile_users(
+            directory,
+            policy,
+            settings,
+            list(message.user_ids),
+            message.cause,
+            correlation_id=message.correlation_id,
+        )
+    else:
+        known = {g.id for g in policy.usable_groups}
+        wanted = [g for g in message.group_ids if g.lower() in known]
+        if len(wanted) < len(message.group_ids):
+            _record(
+                logging.WARNING,
+                "unmanaged-groups",
+                groups=[g for g in message.group_ids if g.lower() not in known],
+            )
+        if not wanted:
+            return WorkerOutcome("group", detail="no managed group named")
+        report = await reconcile_groups(
+            directory,
+            policy,
+            settings,
+            [g.lower() for g in wanted],
+            cause=message.cause,
+            correlation_id=message.correlation_id,
+        )
+    if report.retryable:
+        raise RetryLater(f"a Graph read or write failed (correlation {message.correlation_id})")
+    return WorkerOutcome(type(message).__name__.removesuffix("Message").lower(), report.exit_code)
+
+
+def _graph_directory(settings: Settings) -> AbstractAsyncContextManager[Directory]:
+    from reconciler.graph import open_directory
+
+    return open_directory(settings)
+
+
+def _record(level: int, event: str, **fields: object) -> None:
+    log.log(level, json.dumps({"event": event, **fields}, ensure_ascii=False))

@@ -1,0 +1,112 @@
+"""The queue worker's job on the emulator: converge, recheck, poison, retry."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from reconciler import queue as work
+from reconciler.settings import Settings
+from reconciler.worker import RetryLater, process_message
+from tests.graph.conftest import graph_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+SALES = "10000000-0000-4000-8000-000000000001"
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+        self.poisoned: list[str] = []
+
+    async def send(self, text: str, *, delay_seconds: int = 0) -> None:
+        self.sent.append((text, delay_seconds))
+
+    async def send_to_poison(self, text: str) -> None:
+        self.poisoned.append(text)
+
+
+@pytest.fixture
+def worker_env(graph, sleeps, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RULES_FILE", str(ROOT / "rules.sample.toml"))
+    settings = Settings.from_env(
+        {
+            "GRAPH_BASE_URL": graph.base_url,
+            "GRAPH_CREDENTIAL": "static",
+            "GRAPH_STATIC_TOKEN": "t",
+            "RECHECK_DELAY_SECONDS": "45",
+        }
+    )
+
+    @asynccontextmanager
+    async def factory(_: Settings):
+        async with graph_directory(graph.base_url, sleeps) as directory:
+            yield directory
+
+    return settings, factory
+
+
+def outsider(graph) -> str:
+    tenant = graph.export_tenant()
+    members = set(tenant["members"][SALES])
+    return next(
+        u["id"]
+        for u in tenant["users"]
+        if u.get("department") not in ("Sales", None)
+        and u["id"] not in members
+        and u.get("accountEnabled")
+    )
+
+
+async def test_a_notification_message_converges_and_schedules_one_recheck(
+    graph, worker_env
+) -> None:
+    settings, factory = worker_env
+    user_id = outsider(graph)
+    graph.patch_user(user_id, department="Sales")
+    [message] = work.users_messages([user_id], cause="notification")
+    queue = RecordingQueue()
+    outcome = await process_message(work.encode(message), settings, queue, factory)
+    assert outcome.kind == "users" and outcome.exit_code == 0
+    assert user_id in graph.export_tenant()["members"][SALES]
+    [(text, delay)] = queue.sent
+    recheck = work.decode(text)
+    assert (recheck.cause, recheck.user_ids, delay) == ("recheck", (user_id,), 45)
+    assert recheck.correlation_id == message.correlation_id
+    again = RecordingQueue()
+    await process_message(text, settings, again, factory)
+    assert again.sent == []  # a recheck never schedules another
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json", json.dumps({"v": 2, "kind": "users", "userIds": ["x"]}), "{}", ""],
+)
+async def test_a_message_that_can_never_succeed_goes_to_the_poison_queue(
+    worker_env, body: str
+) -> None:
+    settings, factory = worker_env
+    queue = RecordingQueue()
+    outcome = await process_message(body, settings, queue, factory)
+    assert outcome.kind == "poisoned" and queue.poisoned == [body] and queue.sent == []
+
+
+async def test_graph_failing_hands_the_message_back_for_a_retry(graph, worker_env) -> None:
+    settings, factory = worker_env
+    graph.add_fault(kind="status", status=503, method="POST", route="/$batch")
+    [message] = work.users_messages([outsider(graph)], cause="notification")
+    queue = RecordingQueue()
+    with pytest.raises(RetryLater):
+        await process_message(work.encode(message), settings, queue, factory)
+    assert queue.sent == [] and queue.poisoned == []
+
+
+async def test_a_group_message_reconciles_that_group_only(graph, worker_env) -> None:
+    settings, factory = worker_env
+    [message] = work.group_messages([SALES.upper()], cause="sync")
+    outcome = await process_message(work.encode(message), settings, RecordingQueue(), factory)
+    assert outcome.kind == "group" and outcome.exit_code == 0
+    assert {w["groupId"] for w in graph.writes() if w["applied"]} == {SALES}
