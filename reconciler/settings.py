@@ -121,6 +121,9 @@ class Settings:
     allow_mass_removal: bool = False
     write_rate: float = 15.0
     recheck_delay_seconds: float = 60.0
+    graph_retry_attempts: int = 6
+    graph_retry_base_seconds: float = 1.0
+    graph_retry_max_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -151,6 +154,15 @@ class Settings:
             allow_mass_removal=_flag(env, "ALLOW_MASS_REMOVAL", cls.allow_mass_removal),
             write_rate=_number(env, "WRITE_RATE", cls.write_rate, minimum=0.1),
             recheck_delay_seconds=_number(env, "RECHECK_DELAY_SECONDS", cls.recheck_delay_seconds),
+            graph_retry_attempts=int(
+                _number(env, "GRAPH_RETRY_ATTEMPTS", cls.graph_retry_attempts, minimum=1)
+            ),
+            graph_retry_base_seconds=_number(
+                env, "GRAPH_RETRY_BASE_SECONDS", cls.graph_retry_base_seconds
+            ),
+            graph_retry_max_seconds=_number(
+                env, "GRAPH_RETRY_MAX_SECONDS", cls.graph_retry_max_seconds
+            ),
         )
 
     def require(self, field_name: str) -> str:

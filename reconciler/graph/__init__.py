@@ -24,6 +24,11 @@ async def open_directory(
     credential = build_credential(settings)
     http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), http2=True)
     client = build_client(settings, credential, http)
+    retry = retry or RetryPolicy(
+        settings.graph_retry_attempts,
+        settings.graph_retry_base_seconds,
+        settings.graph_retry_max_seconds,
+    )
     transport = GraphTransport(client, retry, WritePacer(settings.write_rate))
     try:
         yield GraphDirectory(transport)
