@@ -3,7 +3,8 @@
 Events: "change" (an add or remove, with its result: done, planned, paused or held), "hold"
 (a group the guard held, with the numbers), "failure" (a group or a write that failed, with
 Graph's reason), "undecided" (a rule that could not decide for a user), "skip" (a user that
-no longer exists) and "summary" (the end of a run). Every record carries the cause and the
+no longer exists), "subscription" (a create, renew, reauthorize, delete or keep of our Graph
+subscription) and "summary" (the end of a run). Every record carries the cause and the
 correlation id. Field names that look like credentials are dropped, whatever the caller
 passes: a token or secret must never reach the logs.
 """
@@ -17,7 +18,7 @@ from typing import Literal
 
 logger = logging.getLogger("reconciler.audit")
 
-Event = Literal["change", "hold", "failure", "undecided", "skip", "summary"]
+Event = Literal["change", "hold", "failure", "undecided", "skip", "subscription", "summary"]
 _SECRET_NAME = re.compile(r"token|secret|password|authorization|credential|client_?state", re.I)
 
 

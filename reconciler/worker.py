@@ -14,11 +14,15 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler import queue as work
 from reconciler.directory import Directory, DirectoryError
 from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.policy import Policy
 
 log = logging.getLogger("reconciler.worker")
 DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[Directory]]
@@ -72,7 +76,6 @@ async def process_message(
 
 
 async def _run(message: work.Message, directory: Directory, settings: Settings) -> WorkerOutcome:
-    from reconciler.policy import load_policy
     from reconciler.service import reconcile_groups, reconcile_users
     from reconciler.settings import rules_file
 
@@ -81,7 +84,7 @@ async def _run(message: work.Message, directory: Directory, settings: Settings) 
 
         await renew_or_reauthorize(directory, settings, message.subscription_id)
         return WorkerOutcome("maintenance", detail=message.action)
-    policy = load_policy(rules_file())
+    policy = _policy(rules_file())
     if isinstance(message, work.UsersMessage):
         report = await reconcile_users(
             directory,
@@ -116,9 +119,26 @@ async def _run(message: work.Message, directory: Directory, settings: Settings) 
 
 
 def _graph_directory(settings: Settings) -> AbstractAsyncContextManager[Directory]:
-    from reconciler.graph import open_directory
+    from reconciler.graph import shared_directory
 
-    return open_directory(settings)
+    return shared_directory(settings)
+
+
+_POLICIES: dict[tuple[str, int], Policy] = {}
+
+
+def _policy(path: Path) -> Policy:
+    """The rules file, parsed again only when it changes (every message would re-read it)."""
+    from reconciler.policy import load_policy
+
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return load_policy(path)  # reports the missing file as a problem
+    if key not in _POLICIES:
+        _POLICIES.clear()
+        _POLICIES[key] = load_policy(path)
+    return _POLICIES[key]
 
 
 def _record(level: int, event: str, **fields: object) -> None:

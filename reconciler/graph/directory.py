@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -171,6 +172,49 @@ class GraphDirectory:
             failed.update(outcome.failed)
         return WriteOutcome(tuple(done), failed)
 
+    # -- subscriptions -----------------------------------------------------------------------
+
+    async def subscriptions(self) -> list[dict]:
+        """Every subscription this app has in the tenant, all pages."""
+        return [
+            entry
+            async for page in self._pages("/subscriptions", kind="subscriptions.list")
+            for entry in page
+        ]
+
+    async def create_subscription(self, body: dict[str, Any]) -> dict:
+        """POST /subscriptions; Graph runs the validation handshake before it answers."""
+        response = await self.transport.call(
+            "POST", "/subscriptions", kind="subscriptions.create", body=body
+        )
+        return dict(self._require(response, "creating a subscription"))
+
+    async def renew_subscription(self, subscription_id: str, expiration: datetime) -> dict:
+        """PATCH expirationDateTime (which also reauthorizes); 404 once Graph deleted it."""
+        moment = expiration.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        response = await self.transport.call(
+            "PATCH",
+            f"/subscriptions/{quote(subscription_id)}",
+            kind="subscriptions.renew",
+            body={"expirationDateTime": moment},
+        )
+        return dict(self._require(response, f"renewing subscription {subscription_id}"))
+
+    async def reauthorize_subscription(self, subscription_id: str) -> None:
+        """POST /subscriptions/{id}/reauthorize: lifts a delivery pause, keeps the expiry."""
+        response = await self.transport.call(
+            "POST",
+            f"/subscriptions/{quote(subscription_id)}/reauthorize",
+            kind="subscriptions.reauthorize",
+        )
+        self._require_done(response, f"reauthorizing subscription {subscription_id}")
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        response = await self.transport.call(
+            "DELETE", f"/subscriptions/{quote(subscription_id)}", kind="subscriptions.delete"
+        )
+        self._require_done(response, f"deleting subscription {subscription_id}")
+
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _pages(self, path: str, *, kind: str) -> AsyncIterator[list[dict]]:
@@ -207,6 +251,17 @@ class GraphDirectory:
                 request_id=response.request_id,
             )
         return response.body
+
+    @staticmethod
+    def _require_done(response: GraphResponse, doing: str) -> None:
+        """Like _require, for answers without a body (204)."""
+        if not response.ok:
+            raise DirectoryError(
+                f"{doing}: {response.describe()}",
+                status=response.status,
+                code=response.error_code,
+                request_id=response.request_id,
+            )
 
 
 def _outcome(responses: dict[str, GraphResponse], already_done: Any) -> WriteOutcome:

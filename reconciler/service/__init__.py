@@ -16,6 +16,11 @@ from reconciler.service.report import (
     WriteFailure,
 )
 from reconciler.service.run import Progress
+from reconciler.service.subscription import (
+    SubscriptionOutcome,
+    ensure_subscription,
+    renew_or_reauthorize,
+)
 
 __all__ = [
     "EXIT_ERRORS",
@@ -24,9 +29,12 @@ __all__ = [
     "GroupResult",
     "Progress",
     "RunReport",
+    "SubscriptionOutcome",
     "WriteFailure",
     "chosen_groups",
+    "ensure_subscription",
     "reconcile_all",
     "reconcile_groups",
     "reconcile_users",
+    "renew_or_reauthorize",
 ]
