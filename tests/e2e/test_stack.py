@@ -197,3 +197,36 @@ def test_messages_written_by_our_storage_client_are_base64_as_the_host_expects(
     [peeked] = raw.peek_messages()
     assert work.decode(base64.b64decode(peeked.content)) == message
     assert json.loads(base64.b64decode(peeked.content))["v"] == 1
+
+
+def subscriptions(stack: Stack) -> list[dict]:
+    answer = httpx.get(f"{stack.graph.base_url}/subscriptions", headers=TOKEN)
+    return answer.json()["value"]
+
+
+def test_subscription_upkeep_and_reauthorization_run_through_the_host(stack: Stack) -> None:
+    started = httpx.post(
+        f"{stack.host.base_url}/admin/functions/subscription_upkeep", json={"input": ""}
+    )
+    assert started.status_code == 202
+
+    def ours() -> list[dict]:
+        found = [
+            s
+            for s in subscriptions(stack)
+            if s.get("lifecycleNotificationUrl") == stack.host.url("lifecycle")
+        ]
+        return found if len(subscriptions(stack)) == 1 else []
+
+    [subscription] = wait_until(ours, what="one subscription with the lifecycle URL")
+    assert subscription["notificationUrl"] == stack.host.url("notifications")
+
+    # Graph asks for reauthorization and holds notifications until it happens.
+    stack.graph.send_lifecycle(subscription["id"], pause_delivery=True)
+    [user_id] = outsiders(stack, 1)
+    edited = httpx.patch(
+        f"{stack.graph.base_url}/users/{user_id}", headers=TOKEN, json={"department": "Sales"}
+    )
+    assert edited.status_code == 204
+    # The lifecycle webhook queued a renewal; the worker reauthorized, delivery resumed.
+    wait_until(lambda: user_id in members(stack, SALES), timeout=10, what="delivery resumed")
