@@ -166,6 +166,7 @@ def main() -> None:
                     for u in users
                     if u.get("accountEnabled")
                     and u["id"] != drifted
+                    and u["id"] not in sales
                     and u.get("department") not in (None, "Sales")
                 ][: args.edits]
                 edits: list[tuple[str, float]] = []
