@@ -230,3 +230,25 @@ def test_subscription_upkeep_and_reauthorization_run_through_the_host(stack: Sta
     assert edited.status_code == 204
     # The lifecycle webhook queued a renewal; the worker reauthorized, delivery resumed.
     wait_until(lambda: user_id in members(stack, SALES), timeout=10, what="delivery resumed")
+
+
+def test_subscription_upkeep_renews_a_subscription_close_to_expiry(stack: Stack) -> None:
+    [subscription] = subscriptions(stack)
+    soon = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patched = httpx.patch(
+        f"{stack.graph.base_url}/subscriptions/{subscription['id']}",
+        headers=TOKEN,
+        json={"expirationDateTime": soon},
+    )
+    assert patched.status_code == 200
+    started = httpx.post(
+        f"{stack.host.base_url}/admin/functions/subscription_upkeep", json={"input": ""}
+    )
+    assert started.status_code == 202
+
+    def renewed() -> str | None:
+        [current] = subscriptions(stack)
+        expiry = datetime.fromisoformat(current["expirationDateTime"].replace("Z", "+00:00"))
+        return current["id"] if expiry > datetime.now(UTC) + timedelta(days=20) else None
+
+    assert wait_until(renewed, what="the renewed expiry") == subscription["id"]  # same one
