@@ -23,6 +23,10 @@ from pathlib import Path
 
 import aiohttp
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from graph_emulator.process import spawn
+
 SELECT = (
     "id,displayName,accountEnabled,userType,department,jobTitle,country,usageLocation,"
     "employeeHireDate,onPremisesExtensionAttributes"
@@ -31,19 +35,8 @@ SELECT = (
 
 def start(args: list[str]) -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "graph_emulator", "--host", "127.0.0.1", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    elapsed = time.perf_counter() - started
-    prefix = "Graph emulator listening on "
-    if not line.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"unexpected first line: {line!r}")
-    return process, line[len(prefix) :], elapsed
+    process, base_url = spawn(*args)
+    return process, base_url, time.perf_counter() - started
 
 
 def peak_rss_mib(pid: int) -> float:

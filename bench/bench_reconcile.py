@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph_emulator.control_client import ControlClient  # noqa: E402
+from graph_emulator.process import spawn  # noqa: E402
 
 HEADERS = {"Authorization": "Bearer bench"}
 SELECT = "id,department,city,country,jobTitle,usageLocation,accountEnabled,userType"
@@ -55,32 +56,16 @@ SHAPES = (
 
 
 def start_emulator(users: int, seed: int, quota: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "graph_emulator",
-            "--port",
-            "0",
-            "--users",
-            str(users),
-            "--seed",
-            str(seed),
-            "--write-quota",
-            quota,
-            "--batch-order",
-            "request",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    return spawn(
+        "--users",
+        str(users),
+        "--seed",
+        str(seed),
+        "--write-quota",
+        quota,
+        "--batch-order",
+        "request",
     )
-    line = process.stdout.readline().strip()  # type: ignore[union-attr]
-    prefix = "Graph emulator listening on "
-    if not line.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {line!r}")
-    return process, line[len(prefix) :]
 
 
 def list_users(http: httpx.Client, base: str) -> list[dict]:

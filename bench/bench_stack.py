@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,18 +26,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from devhost.azurite import Azurite  # noqa: E402
+from devhost.azurite import Azurite, free_port  # noqa: E402
 from graph_emulator import EmulatorServer  # noqa: E402
 
 SALES = "10000000-0000-4000-8000-000000000001"
 CLIENT_STATE = "bench-client-state-0123456789"
 TOKEN = {"Authorization": "Bearer bench"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def notification(user_id: str) -> dict:

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from devhost.azurite import Azurite
+from devhost.azurite import Azurite, free_port
+from graph_emulator.process import spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "local-demo-token"
@@ -38,12 +38,6 @@ GROUP_NAMES = {
 def headline(text: str) -> None:
     bold = sys.stdout.isatty()
     print(f"\n\033[1m== {text}\033[0m" if bold else f"\n== {text}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, predicate, timeout: float = 30.0):
@@ -73,31 +67,6 @@ class AuditLog:
         return found
 
 
-def start_emulator(users: int) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "graph_emulator",
-            "--port",
-            "0",
-            "--users",
-            str(users),
-            "--seed",
-            "7",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline().strip()  # type: ignore[union-attr]
-    prefix = "Graph emulator listening on "
-    if not line.startswith(prefix):
-        process.kill()
-        raise SystemExit(f"the Graph emulator did not start: {line!r}")
-    return process, line[len(prefix) :]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=3000, help="users in the emulated tenant")
@@ -107,7 +76,7 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="demo-"))
     with Azurite(services=("queue",)) as azurite:
         headline(f"Local stack: Azurite, the Graph emulator ({args.users:,} users), devhost")
-        emulator, graph = start_emulator(args.users)
+        emulator, graph = spawn("--users", str(args.users), "--seed", "7")
         processes.append(emulator)
         port = free_port()
         api = f"http://127.0.0.1:{port}/api"
