@@ -16,7 +16,6 @@ import asyncio
 import os
 import secrets
 import sys
-import threading
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from devhost.http_triggers import HttpFront, Keys
 from devhost.invocation import Invoker, Outcome
 from devhost.queues import QueueListener, QueueService
 from devhost.timers import TimerRunner
+from loopthread import LoopThread
 
 HOST = "127.0.0.1"
 FUNCTION_KEY_SETTING = "DEVHOST_FUNCTION_KEY"
@@ -71,7 +71,7 @@ class DevHost:
         self._tasks: list[asyncio.Task[None]] = []
         self._timer_tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: LoopThread | None = None
 
     # ----- addresses -------------------------------------------------------------------------
 
@@ -171,40 +171,14 @@ class DevHost:
 
     def start(self, timeout: float = 60.0) -> DevHost:
         """Start on a private thread and loop; returns once HTTP listens and listeners run."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="devhost", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout):
-            raise TimeoutError("devhost did not start in time")
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        self._background = LoopThread("devhost", self.start_async, self.stop_async)
+        self._background.start(timeout)
         return self
 
     def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(self.stop_timeout + 10)
-        self._thread = None
+        if self._background is not None:
+            self._background.stop(self.stop_timeout + 10)
+            self._background = None
 
     def __enter__(self) -> DevHost:
         return self.start()

@@ -19,7 +19,6 @@ thread-safe; they refuse to run on the server's own loop, where they would deadl
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from graph_emulator.emulator import Emulator, TenantSource
 from graph_emulator.http_app import build_app
 from graph_emulator.settings import Settings
 from graph_emulator.tenant_document import TenantDocument
+from loopthread import LoopThread
 
 
 def tenant_source(
@@ -69,7 +69,7 @@ class EmulatorServer(ControlClient):
         self._emulator: Emulator | None = None
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: LoopThread | None = None
 
     # ----- addresses -------------------------------------------------------------------------
 
@@ -116,37 +116,14 @@ class EmulatorServer(ControlClient):
 
     def start(self, timeout: float = 120.0) -> str:
         """Start on a private thread and loop; returns the base URL once it listens."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="graph-emulator", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout):
-            raise TimeoutError("the Graph emulator did not start in time")
-        if failure:
-            raise failure[0]
+        self._background = LoopThread("graph-emulator", self.start_async, self.stop_async)
+        self._background.start(timeout)
         return self.base_url
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
-        self._thread = None
+        if self._background is not None:
+            self._background.stop(timeout)
+            self._background = None
 
     def __enter__(self) -> EmulatorServer:
         self.start()
