@@ -261,8 +261,12 @@ def _rejected(
     route: str, correlation_id: str, error: notify.NotificationError
 ) -> func.HttpResponse:
     _record(route, logging.WARNING, correlation_id, rejected=str(error))
-    body = {"error": {"code": "InvalidNotification", "message": str(error), "where": error.where}}
-    return func.HttpResponse(json.dumps(body), status_code=400, mimetype="application/json")
+    too_large = isinstance(error, notify.BodyTooLarge)
+    code = "PayloadTooLarge" if too_large else "InvalidNotification"
+    body = {"error": {"code": code, "message": str(error), "where": error.where}}
+    return func.HttpResponse(
+        json.dumps(body), status_code=413 if too_large else 400, mimetype="application/json"
+    )
 
 
 def _misconfigured(route: str, correlation_id: str, error: SettingsError) -> func.HttpResponse:

@@ -20,6 +20,11 @@ from reconciler.settings import SettingsError
 MAX_VALIDATION_TOKEN_LENGTH = 1024
 """INTERFACES.md: a token of 1 to 1,024 characters is echoed; anything else gets 400."""
 
+MAX_BODY_BYTES = 1024 * 1024
+"""A webhook body above 1 MiB is refused (413) before JSON parsing: a basic user notification
+is about 600 bytes, so this leaves room for ~1,700 items per POST while bounding what anyone
+who can reach the URL makes us parse."""
+
 RENEW_SUBSCRIPTION = "renew-subscription"
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -35,6 +40,10 @@ class NotificationError(ValueError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+class BodyTooLarge(NotificationError):
+    """A webhook body over MAX_BODY_BYTES; function_app.py answers 413."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +218,9 @@ def _require_client_state(client_state: str) -> None:
 
 
 def _value_items(body: bytes | str) -> list[object]:
+    size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise BodyTooLarge("body", f"has {size:,} bytes; at most {MAX_BODY_BYTES:,} are accepted")
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")

@@ -39,6 +39,7 @@ _PUNCTUATION[","] = Tok.COMMA
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 # Date literals (2020-06-10T18:13:20Z, 2020-06-10T18:13:20.5+02:00) continue through these.
 _DATE_CHARS = _WORD_CHARS | frozenset(":+-")
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -77,7 +78,7 @@ def tokenize(text: str) -> list[Token]:
         elif ch == "$" and text[i + 1 : i + 5].lower() == "null" and not _is_word(text, i + 5):
             i += 5
             tokens.append(Token(Tok.NULL, "$null", start, i, spaced))
-        elif ch.isdigit():
+        elif ch in _ASCII_DIGITS:  # not str.isdigit(): "³" is a digit that _DATE_CHARS lacks
             i = _scan(text, i, _DATE_CHARS)
             word = text[start:i]
             kind = Tok.NUMBER if word.isdigit() else Tok.WORD

@@ -1,10 +1,16 @@
 """The whole local stack, once per test module: Azurite, the Graph emulator, devhost hosting
-function_app.py with a short-timeout host.json. Real HTTP everywhere."""
+function_app.py with a short-timeout host.json. Real HTTP everywhere.
+
+`running_stack` is the same stack as a context manager, for other suites and bench scripts
+(tests/reliability, bench/bench_faults.py): give it an Azurite connection string and any
+settings to change.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,25 +32,42 @@ class Stack:
     queue: str = "user-changes-e2e"
 
 
-@pytest.fixture(scope="module")  # module: the settings it exports end with the module
-def stack(azurite, loopback_only: None) -> Iterator[Stack]:  # noqa: F811
-    graph = EmulatorServer(users=200, seed=21)
-    graph.start()
-    settings = {
-        "AzureWebJobsStorage": azurite.connection_string,
+def stack_settings(connection: str, graph: EmulatorServer, queue: str) -> dict[str, str]:
+    """The app settings of the test stack: short retries, a 1 s recheck, the sample rules."""
+    return {
+        "AzureWebJobsStorage": connection,
         "GRAPH_BASE_URL": graph.base_url,
         "GRAPH_CREDENTIAL": "static",
         "GRAPH_STATIC_TOKEN": "e2e",
         "CLIENT_STATE": CLIENT_STATE,
-        "USER_CHANGES_QUEUE": "user-changes-e2e",
+        "USER_CHANGES_QUEUE": queue,
         "RULES_FILE": str(ROOT / "rules.sample.toml"),
         "RECHECK_DELAY_SECONDS": "1",
         "WRITE_RATE": "200",
         "GRAPH_RETRY_ATTEMPTS": "2",
         "GRAPH_RETRY_BASE_SECONDS": "0.01",
         "GRAPH_RETRY_MAX_SECONDS": "0.05",
+        # function_app.py only sets its default on first import; a later stack needs it too
+        "FULL_RECONCILE_SCHEDULE": "0 */30 * * * *",
     }
+
+
+@contextmanager
+def running_stack(
+    connection: str,
+    *,
+    users: int = 200,
+    seed: int = 21,
+    queue: str = "user-changes-e2e",
+    overrides: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Start the emulator and devhost on `connection` (Azurite); the settings are exported to
+    os.environ while the stack runs (devhost's app reads them there) and restored after."""
+    graph = EmulatorServer(users=users, seed=seed)
+    graph.start()
+    settings = {**stack_settings(connection, graph, queue), **(overrides or {})}
     saved = {name: os.environ.get(name) for name in settings}
+    saved |= {n: os.environ.get(n) for n in ("NOTIFICATION_URL", "LIFECYCLE_NOTIFICATION_URL")}
     os.environ.update(settings)
     host = DevHost(
         app="function_app",
@@ -53,20 +76,22 @@ def stack(azurite, loopback_only: None) -> Iterator[Stack]:  # noqa: F811
         host_json=ROOT / "tests/devhost/host.json",
         app_dir=ROOT,
     )
-    host.start()
-    os.environ["NOTIFICATION_URL"] = host.url("notifications")
-    os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
     try:
-        yield Stack(graph, host, azurite.connection_string)
+        host.start()
+        os.environ["NOTIFICATION_URL"] = host.url("notifications")
+        os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
+        yield Stack(graph, host, connection, queue)
     finally:
         host.stop()
         graph.stop()
-        for name, value in {
-            **saved,
-            "NOTIFICATION_URL": None,
-            "LIFECYCLE_NOTIFICATION_URL": None,
-        }.items():
+        for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@pytest.fixture(scope="module")  # module: the settings it exports end with the module
+def stack(azurite, loopback_only: None) -> Iterator[Stack]:  # noqa: F811
+    with running_stack(azurite.connection_string) as running:
+        yield running
