@@ -79,3 +79,21 @@ def graph(emulator_session):
     """The session's emulator, back at its initial tenant with empty logs and fault plans."""
     emulator_session.reset()
     return emulator_session
+
+
+@pytest.fixture(scope="session")
+def receiver_session(loopback_only: None) -> Iterator[object]:
+    """A local webhook receiver (its own thread) that answers Graph's handshakes."""
+    from tests.graph_emulator.receiver import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def receiver(receiver_session):
+    """The session's receiver with nothing recorded."""
+    receiver_session.clear()
+    yield receiver_session
+    receiver_session.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,20 +22,6 @@ from reconciler.subscription import (
 from tests.graph_emulator.receiver import WebhookReceiver
 
 DAY = 24 * 3600
-
-
-@pytest.fixture(scope="module")
-def receiver_server(loopback_only: None) -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def receiver(receiver_server: WebhookReceiver) -> Iterator[WebhookReceiver]:
-    receiver_server.clear()
-    yield receiver_server
-    receiver_server.clear()
 
 
 @pytest.fixture
