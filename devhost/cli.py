@@ -13,6 +13,7 @@ from pathlib import Path
 from devhost.config import ConfigError, HostOptions
 from devhost.host import FUNCTION_KEY_SETTING, MASTER_KEY_SETTING, DevHost
 from devhost.invocation import current_function
+from devhost.queues import LEASE_SECONDS
 
 DESCRIPTION = """\
 Hosts a Python v2 function app locally without Core Tools: HTTP triggers under /api/<route>,
@@ -92,6 +93,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--require-keys", action="store_true", help="check function keys (Core Tools does not)"
     )
+    parser.add_argument(
+        "--queue-lease-seconds",
+        type=int,
+        default=LEASE_SECONDS,
+        help="how long a received message stays invisible while its function runs, renewed at "
+        f"half-time (default {LEASE_SECONDS}, as the host); a message whose host dies reappears "
+        "when it ends, so tests that kill hosts shorten it",
+    )
     return parser.parse_args(argv)
 
 
@@ -116,6 +125,7 @@ async def serve(args: argparse.Namespace) -> int:
         settings=args.settings,
         host_json=args.host_json,
         require_keys=args.require_keys,
+        queue_lease_seconds=args.queue_lease_seconds,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ from devhost.catalog import FunctionSpec, build_catalog, find_app
 from devhost.config import HostOptions, load_local_settings
 from devhost.http_triggers import HttpFront, Keys
 from devhost.invocation import Invoker, Outcome
-from devhost.queues import QueueListener, QueueService
+from devhost.queues import LEASE_SECONDS, QueueListener, QueueService
 from devhost.timers import TimerRunner
 from loopthread import LoopThread
 
@@ -48,6 +48,7 @@ class DevHost:
         app_dir: str | os.PathLike[str] | None = None,
         environ: MutableMapping[str, str] | None = None,
         stop_timeout: float = 30.0,
+        queue_lease_seconds: int = LEASE_SECONDS,
     ) -> None:
         self.app_path = app
         self.port = port
@@ -57,6 +58,7 @@ class DevHost:
         self.app_dir = Path(app_dir) if app_dir else Path.cwd()
         self.environ = os.environ if environ is None else environ
         self.stop_timeout = stop_timeout
+        self.queue_lease_seconds = queue_lease_seconds
         self.catalog: dict[str, FunctionSpec] = {}
         self.options = HostOptions()
         self.keys = Keys(False, "", "")
@@ -125,7 +127,13 @@ class DevHost:
         self.port = self._runner.addresses[0][1]
         for spec in self.catalog.values():
             if spec.trigger == "queue":
-                listener = QueueListener(spec, self._queues, self._invoker, self.write_outputs)
+                listener = QueueListener(
+                    spec,
+                    self._queues,
+                    self._invoker,
+                    self.write_outputs,
+                    lease_seconds=self.queue_lease_seconds,
+                )
                 self._listeners.append(listener)
                 self._tasks.append(asyncio.create_task(listener.run(), name=spec.name))
             elif spec.trigger == "timer":

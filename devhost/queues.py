@@ -25,7 +25,8 @@ from devhost.invocation import Invoker
 log = logging.getLogger("devhost")
 
 # The listener leases each message for 10 minutes and renews at half-time while the function runs;
-# host.json's visibilityTimeout is only the delay before a *failed* message is visible again.
+# host.json's visibilityTimeout is only the delay before a *failed* message is visible again. A
+# message whose host dies mid-invocation reappears when its lease ends (tests shorten the lease).
 LEASE_SECONDS = 600
 MIN_POLLING_SECONDS = 0.1
 
@@ -162,8 +163,12 @@ class QueueListener:
         service: QueueService,
         invoker: Invoker,
         write_outputs: Callable[[FunctionSpec, Mapping[str, Any]], Awaitable[None]],
+        lease_seconds: int = LEASE_SECONDS,
     ) -> None:
+        if lease_seconds < 2:
+            raise ValueError("the queue lease must be at least 2 seconds (renewed at half-time)")
         self.spec = spec
+        self.lease_seconds = lease_seconds
         self.service = service
         self.options = service.options
         self.invoker = invoker
@@ -222,7 +227,7 @@ class QueueListener:
             pages = self.queue.receive_messages(
                 messages_per_page=self.options.batch_size,
                 max_messages=self.options.batch_size,
-                visibility_timeout=LEASE_SECONDS,
+                visibility_timeout=self.lease_seconds,
             ).by_page()
             async for page in pages:
                 return [message async for message in page]
@@ -290,11 +295,18 @@ class QueueListener:
             )
 
     async def _renew_lease(self, message: Any) -> None:
+        """Keeps the message invisible while its function runs; a renewal storage refuses is
+        tried again at the next half-time (if the lease ends first, the message runs twice:
+        queue functions must be idempotent)."""
         while True:
-            await asyncio.sleep(LEASE_SECONDS / 2)
-            receipt = await self.queue.update_message(
-                message.id, message.pop_receipt, visibility_timeout=LEASE_SECONDS
-            )
+            await asyncio.sleep(self.lease_seconds / 2)
+            try:
+                receipt = await self.queue.update_message(
+                    message.id, message.pop_receipt, visibility_timeout=self.lease_seconds
+                )
+            except AzureError as exc:
+                log.warning("Queue '%s': lease renewal failed: %s", self.spec.queue, _short(exc))
+                continue
             message.pop_receipt = receipt.pop_receipt
 
     async def _to_poison(self, message: Any) -> None:

@@ -18,7 +18,7 @@ from graph_emulator.calls import Call, Reply
 from graph_emulator.clock import Clock
 from graph_emulator.directory import Directory
 from graph_emulator.errors import GraphError
-from graph_emulator.faults import FaultPlan
+from graph_emulator.faults import FaultPlan, FaultRule
 from graph_emulator.notifier import Notification, Notifier
 from graph_emulator.request_log import RequestLog
 from graph_emulator.routes import graph_router
@@ -106,6 +106,7 @@ class Emulator:
         template = "(unmatched)"
         fault_kinds: list[str] = []
         disconnect = False
+        held_back: list[FaultRule] = []  # latency after the call took effect
         try:
             match = self.router.match(call.method, call.path)
             template = match.route.template
@@ -117,7 +118,9 @@ class Emulator:
                 is_later_page=call.option("skiptoken") is not None,
             ):
                 fault_kinds.append(rule.kind if rule.kind != "status" else str(rule.status))
-                if rule.kind == "latency":
+                if rule.kind == "latency" and rule.phase == "after":
+                    held_back.append(rule)
+                elif rule.kind == "latency":
                     await asyncio.sleep(rule.latency_ms / 1000)
                 elif rule.kind == "disconnect":
                     disconnect = True
@@ -125,6 +128,8 @@ class Emulator:
                     raise rule.error()
             self._charge_write(call, template)
             reply = await match.route.handler(self, call, match.params)
+            if held_back:
+                await self.faults.hold(held_back)
             if disconnect:
                 reply = replace(reply, disconnect=True)
         except GraphError as exc:

@@ -5,7 +5,9 @@ A rule matches a method and a route (a glob over the path below /v1.0, such as
 always, every Nth match, or with a seeded probability, at most `times` times.
 
 Kinds for Graph calls: `status` (429 with Retry-After, 500, 503, 504, ...), `latency` (adds
-delay, then answers normally) and `disconnect` (drops the connection half-way through the
+delay, then answers normally; with `phase: "after"` the call takes effect first and only its
+answer is held back, the window in which a client can die between a write and knowing it
+happened) and `disconnect` (drops the connection half-way through the
 body; with `pagesOnly` only on pages after the first). `scope` picks direct requests,
 `$batch` items, or both. Kinds for change notifications: `drop`, `duplicate`, `reorder`
 (held back and sent after the next one) and `delay`; their `route` is a glob over the
@@ -14,6 +16,7 @@ notification URL.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import itertools
 import random
@@ -26,6 +29,7 @@ from graph_emulator.errors import GraphError
 REQUEST_KINDS = ("status", "latency", "disconnect")
 NOTIFICATION_KINDS = ("drop", "duplicate", "reorder", "delay")
 SCOPES = ("any", "request", "batch")
+PHASES = ("before", "after")
 
 # Graph documents only the 429 body; the other codes and messages are made up in its shape.
 _STATUS_ERRORS = {
@@ -54,6 +58,7 @@ class FaultRule:
     times: int | None = None
     scope: str = "any"
     pages_only: bool = False
+    phase: str = "before"
     seed: int = 0
 
     @classmethod
@@ -70,6 +75,7 @@ class FaultRule:
             "times": "times",
             "scope": "scope",
             "pagesOnly": "pages_only",
+            "phase": "phase",
             "seed": "seed",
         }
         names.update({field: field for field in names.values()})  # snake_case works too
@@ -103,6 +109,10 @@ class FaultRule:
             raise FaultPlanError("times must be at least 1")
         if self.scope not in SCOPES:
             raise FaultPlanError(f"scope must be one of {SCOPES}")
+        if self.phase not in PHASES:
+            raise FaultPlanError(f"phase must be one of {PHASES}")
+        if self.phase == "after" and self.kind != "latency":
+            raise FaultPlanError('phase "after" is for latency faults only')
         if self.kind == "disconnect" and self.scope == "batch":
             raise FaultPlanError("a disconnect drops an HTTP connection; it has no batch scope")
 
@@ -120,6 +130,7 @@ class FaultRule:
             "times": self.times,
             "scope": self.scope,
             "pagesOnly": self.pages_only,
+            "phase": self.phase,
             "seed": self.seed,
         }
 
@@ -167,6 +178,9 @@ class FaultPlan:
     def __init__(self) -> None:
         self.rules: list[_RuleState] = []
         self._ids = itertools.count(1)
+        # rule id -> answers it holds back right now (`phase: "after"`): a test waits for this
+        # to be sure a call took effect and its client has not heard back yet.
+        self._holding: dict[str, int] = {}
 
     def add(self, data: dict[str, Any]) -> FaultRule:
         rule = FaultRule.from_json(data, f"fault-{next(self._ids)}")
@@ -185,9 +199,24 @@ class FaultPlan:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [
-            {**state.rule.to_json(), "matched": state.matches, "fired": state.fired}
+            {
+                **state.rule.to_json(),
+                "matched": state.matches,
+                "fired": state.fired,
+                "holding": self._holding.get(state.rule.id, 0),
+            }
             for state in self.rules
         ]
+
+    async def hold(self, rules: list[FaultRule]) -> None:
+        """The `phase: "after"` latency of a call that has taken effect."""
+        for rule in rules:
+            self._holding[rule.id] = self._holding.get(rule.id, 0) + 1
+        try:
+            await asyncio.sleep(sum(rule.latency_ms for rule in rules) / 1000)
+        finally:
+            for rule in rules:
+                self._holding[rule.id] -= 1
 
     def for_call(
         self,

@@ -16,6 +16,11 @@ from reconciler.settings import Settings
 POISON_SUFFIX = "-poison"
 
 
+class QueueUnavailable(RuntimeError):
+    """Storage did not take a message after a few quick retries (Azurite or the account down):
+    the caller hands its own message back to the host rather than wait it out."""
+
+
 @dataclass
 class StorageWorkQueue:
     """The work queue and its poison queue on Azure Storage (Azurite locally), base64 text as
@@ -32,11 +37,18 @@ class StorageWorkQueue:
         from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
         from azure.storage.queue.aio import QueueClient
 
+        # Retries after about 0.2 s and 2.2 s, not the SDK's 15 s back-off: a message waiting on
+        # storage holds a worker slot, and the host retries the whole message anyway.
         return QueueClient.from_connection_string(
             self.connection,
             queue_name,
             message_encode_policy=TextBase64EncodePolicy(),
             message_decode_policy=TextBase64DecodePolicy(),
+            retry_total=2,
+            initial_backoff=0.2,
+            increment_base=2,
+            connection_timeout=5,
+            read_timeout=30,
         )
 
     async def send(self, text: str, *, delay_seconds: int = 0) -> None:
@@ -46,9 +58,13 @@ class StorageWorkQueue:
         await self._send(self.name + POISON_SUFFIX, text, 0)
 
     async def _send(self, queue_name: str, text: str, delay_seconds: int) -> None:
-        from azure.core.exceptions import ResourceExistsError
+        from azure.core.exceptions import AzureError, ResourceExistsError
 
-        async with self._client(queue_name) as client:
-            with contextlib.suppress(ResourceExistsError):
-                await client.create_queue()
-            await client.send_message(text, visibility_timeout=delay_seconds or None)
+        try:
+            async with self._client(queue_name) as client:
+                with contextlib.suppress(ResourceExistsError):
+                    await client.create_queue()
+                await client.send_message(text, visibility_timeout=delay_seconds or None)
+        except AzureError as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise QueueUnavailable(f"could not write to queue '{queue_name}': {reason}") from error

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from reconciler import queue as work
 from reconciler.directory import Directory, DirectoryError
 from reconciler.settings import Settings
+from reconciler.work_queue import QueueUnavailable
 
 if TYPE_CHECKING:
     from reconciler.policy import Policy
@@ -29,6 +30,8 @@ DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[Directory]]
 
 
 class WorkQueue(Protocol):
+    """Raises QueueUnavailable when storage cannot take the message."""
+
     async def send(self, text: str, *, delay_seconds: int = 0) -> None: ...
     async def send_to_poison(self, text: str) -> None: ...
 
@@ -68,10 +71,14 @@ async def process_message(
         recheck = work.users_messages(
             message.user_ids, cause="recheck", correlation_id=message.correlation_id
         )
-        for follow_up in recheck:
-            await queue.send(
-                work.encode(follow_up), delay_seconds=int(settings.recheck_delay_seconds)
-            )
+        try:
+            for follow_up in recheck:
+                await queue.send(
+                    work.encode(follow_up), delay_seconds=int(settings.recheck_delay_seconds)
+                )
+        except QueueUnavailable as error:
+            # Without its recheck a late Graph replica could go unseen: run it all again later.
+            raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
     return outcome
 
 

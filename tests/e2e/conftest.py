@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from devhost import DevHost
+from devhost.azurite import Azurite
+from devhost.process import DevHostProcess
 from graph_emulator import EmulatorServer
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
 
@@ -26,10 +28,14 @@ CLIENT_STATE = "e2e-client-state-0123456789"
 
 @dataclass
 class Stack:
+    """`host` runs in this process, or as a child process a test can kill; `azurite` is set
+    when the stack owns its Azurite (and may stop and restart it)."""
+
     graph: EmulatorServer
-    host: DevHost
+    host: DevHost | DevHostProcess
     connection: str
     queue: str = "user-changes-e2e"
+    azurite: Azurite | None = None
 
 
 def stack_settings(connection: str, graph: EmulatorServer, queue: str) -> dict[str, str]:
@@ -66,9 +72,6 @@ def running_stack(
     graph = EmulatorServer(users=users, seed=seed)
     graph.start()
     settings = {**stack_settings(connection, graph, queue), **(overrides or {})}
-    saved = {name: os.environ.get(name) for name in settings}
-    saved |= {n: os.environ.get(n) for n in ("NOTIFICATION_URL", "LIFECYCLE_NOTIFICATION_URL")}
-    os.environ.update(settings)
     host = DevHost(
         app="function_app",
         port=0,
@@ -77,13 +80,27 @@ def running_stack(
         app_dir=ROOT,
     )
     try:
-        host.start()
-        os.environ["NOTIFICATION_URL"] = host.url("notifications")
-        os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
-        yield Stack(graph, host, connection, queue)
+        with exported(settings, "NOTIFICATION_URL", "LIFECYCLE_NOTIFICATION_URL"):
+            try:
+                host.start()
+                os.environ["NOTIFICATION_URL"] = host.url("notifications")
+                os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
+                yield Stack(graph, host, connection, queue)
+            finally:
+                host.stop()
     finally:
-        host.stop()
         graph.stop()
+
+
+@contextmanager
+def exported(settings: Mapping[str, str], *also: str) -> Iterator[None]:
+    """`settings` in os.environ for the block (devhost's app and child processes read them
+    there); they, and the names in `also`, are restored afterwards."""
+    saved = {name: os.environ.get(name) for name in [*settings, *also]}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -10,6 +10,7 @@ import pytest
 
 from reconciler import queue as work
 from reconciler.settings import Settings
+from reconciler.work_queue import QueueUnavailable
 from reconciler.worker import RetryLater, process_message
 from tests.graph.conftest import graph_directory
 
@@ -27,6 +28,13 @@ class RecordingQueue:
 
     async def send_to_poison(self, text: str) -> None:
         self.poisoned.append(text)
+
+
+class UnavailableQueue(RecordingQueue):
+    """Storage down: every send fails as StorageWorkQueue reports it."""
+
+    async def send(self, text: str, *, delay_seconds: int = 0) -> None:
+        raise QueueUnavailable("could not write to queue 'user-changes': connection refused")
 
 
 @pytest.fixture
@@ -110,3 +118,15 @@ async def test_a_group_message_reconciles_that_group_only(graph, worker_env) -> 
     outcome = await process_message(work.encode(message), settings, RecordingQueue(), factory)
     assert outcome.kind == "group" and outcome.exit_code == 0
     assert {w["groupId"] for w in graph.writes() if w["applied"]} == {SALES}
+
+
+async def test_a_recheck_storage_cannot_take_hands_the_message_back(graph, worker_env) -> None:
+    """Storage down after the writes: the memberships are converged, and the message is retried
+    so that its recheck is not lost."""
+    settings, factory = worker_env
+    user_id = outsider(graph)
+    graph.patch_user(user_id, department="Sales")
+    [message] = work.users_messages([user_id], cause="notification")
+    with pytest.raises(RetryLater, match="could not write to queue 'user-changes'"):
+        await process_message(work.encode(message), settings, UnavailableQueue(), factory)
+    assert user_id in graph.export_tenant()["members"][SALES]

@@ -58,6 +58,26 @@ def test_latency_delays_the_answer(api: Api, graph: EmulatorServer) -> None:
     assert entry["fault"] == "latency" and entry["durationMs"] >= 150
 
 
+def test_latency_after_holds_the_answer_of_a_call_that_already_took_effect(
+    api: Api, graph: EmulatorServer
+) -> None:
+    """The window a worker can die in: the write is done, its answer has not arrived."""
+    graph.add_fault(kind="latency", latency_ms=3000, phase="after", route="/groups/*", times=1)
+    ref = {"@odata.id": f"{api.base_url}/directoryObjects/{sample.CEO_ID}"}
+    with pytest.raises(httpx.ReadTimeout):
+        api.post(f"/groups/{sample.GUESTS}/members/$ref", ref, timeout=0.5)
+    [rule] = graph.faults()
+    assert (rule["fired"], rule["holding"]) == (1, 1)  # the answer is still held back
+    written = graph.writes()[-1]
+    assert (written["action"], written["memberId"], written["applied"]) == (
+        "add",
+        sample.CEO_ID,
+        True,
+    )
+    members = api.all_pages(f"/groups/{sample.GUESTS}/members?$select=id")
+    assert sample.CEO_ID in {m["id"] for m in members}
+
+
 def test_a_connection_dropped_in_the_middle_of_a_paged_listing(
     api: Api, graph: EmulatorServer
 ) -> None:
@@ -77,6 +97,9 @@ def test_bad_fault_rules_are_refused(graph: EmulatorServer) -> None:
         graph.add_fault(kind="explode")
     with pytest.raises(ControlError):
         graph.add_fault(kind="disconnect", scope="batch")
+    with pytest.raises(ControlError) as caught:
+        graph.add_fault(kind="status", status=500, phase="after")
+    assert "latency" in str(caught.value)
 
 
 def test_write_quota_answers_429_with_retry_after_and_spares_reads(

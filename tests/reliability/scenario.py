@@ -27,6 +27,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,8 +40,19 @@ import httpx
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from devhost.azurite import Azurite
+from devhost.process import DevHostProcess
+from graph_emulator import EmulatorServer
 from reconciler.policy import load_policy
-from tests.e2e.conftest import CLIENT_STATE, ROOT, Stack, running_stack
+from tests.e2e.conftest import (
+    CLIENT_STATE,
+    ROOT,
+    Stack,
+    exported,
+    running_stack,
+    stack_settings,
+)
+from tests.reliability.process_faults import ProcessFaults
 
 TOKEN = {"Authorization": "Bearer e2e"}
 CEO = "20000000-0000-4000-8000-000000000001"
@@ -51,6 +63,9 @@ CEO_REPORTS = "10000000-0000-4000-8000-000000000009"
 ALL_USERS = "10000000-0000-4000-8000-000000000011"
 DEPARTMENTS = ["Sales", "Engineering", "Marketing", "Finance", None]
 QUEUE = "user-changes-faults"
+LOSSLESS_KINDS = ("latency", "duplicate", "reorder", "delay")
+NEVER = "0 0 0 1 1 *"  # a timer schedule (1 January) out of any scenario's reach
+LEASE_SECONDS = 3  # how soon a killed worker's messages reappear (the host's lease is 10 min)
 
 # Short retries and a 1 s recheck keep a scenario in seconds (configuration, not a mock).
 SETTINGS = {
@@ -163,25 +178,67 @@ def fault_stack(
 ) -> Iterator[tuple[Stack, Path]]:
     """The e2e stack on its own queue, with the scenario's rules file."""
     settings = {**SETTINGS, **(overrides or {})}
-    with running_stack(connection, queue=QUEUE, overrides=settings) as stack:
-        tenant = stack.graph.export_tenant()
-        exclude = next(u["id"] for u in tenant["users"] if u.get("department") == "Engineering")
-        rules = Path(os.environ.get("TMPDIR", "/tmp")) / f"fault-rules-{os.getpid()}.toml"
-        rules.write_text(rules_text(exclude))
+    with (
+        running_stack(connection, queue=QUEUE, overrides=settings) as stack,
+        scenario_rules(stack.graph) as rules,
+    ):
         os.environ["RULES_FILE"] = str(rules)  # restored by running_stack
-        try:
-            yield stack, rules
-        finally:
-            rules.unlink(missing_ok=True)
+        yield stack, rules
+
+
+@contextmanager
+def process_fault_stack(overrides: dict[str, str] | None = None) -> Iterator[tuple[Stack, Path]]:
+    """A stack the scenario can hurt: its own Azurite kept on disk (stopped and restarted with
+    its queues intact), the emulator, and devhost as a child process (killed and restarted on
+    the same port) with a short queue lease and the production maxDequeueCount. The full
+    reconciliation timer is out of reach: rechecks and retries alone must recover."""
+    with (
+        tempfile.TemporaryDirectory(prefix="azurite-faults-") as data,
+        Azurite(location=data) as azurite,
+        EmulatorServer(users=200, seed=21) as graph,
+        scenario_rules(graph) as rules,
+    ):
+        worker = DevHostProcess(
+            host_json=Path(__file__).with_name("host.json"), env={}, lease_seconds=LEASE_SECONDS
+        )
+        settings = {
+            **stack_settings(azurite.connection_string, graph, QUEUE),
+            **SETTINGS,
+            "RULES_FILE": str(rules),
+            "FULL_RECONCILE_SCHEDULE": NEVER,
+            "NOTIFICATION_URL": worker.url("notifications"),
+            "LIFECYCLE_NOTIFICATION_URL": worker.url("lifecycle"),
+            **(overrides or {}),
+        }
+        with exported(settings):
+            worker.env = dict(os.environ)
+            with worker:
+                yield Stack(graph, worker, azurite.connection_string, QUEUE, azurite), rules
+
+
+@contextmanager
+def scenario_rules(graph: EmulatorServer) -> Iterator[Path]:
+    """The scenario's rules file; Engineering excludes one of the tenant's engineers."""
+    tenant = graph.export_tenant()
+    exclude = next(u["id"] for u in tenant["users"] if u.get("department") == "Engineering")
+    rules = Path(os.environ.get("TMPDIR", "/tmp")) / f"fault-rules-{os.getpid()}.toml"
+    rules.write_text(rules_text(exclude))
+    try:
+        yield rules
+    finally:
+        rules.unlink(missing_ok=True)
 
 
 # --- the fault plan --------------------------------------------------------------------------
 
 
-def fault_plan(rng: random.Random) -> list[dict[str, Any]]:
+def fault_plan(rng: random.Random, lossless: bool = False) -> list[dict[str, Any]]:
     """A random subset of fault rules, each firing with a seeded probability. Only the calls
     the product makes are targeted (GET listings and reads, $batch, group member writes); the
-    scenario's own edits (PATCH/POST/DELETE /users, manager $ref) are not."""
+    scenario's own edits (PATCH/POST/DELETE /users, manager $ref) are not.
+
+    `lossless` keeps only faults that slow, repeat or reorder work (latency, duplicated,
+    reordered and delayed notifications): nothing may then be lost even before the sweep."""
 
     def p() -> dict[str, Any]:
         return {"probability": round(rng.uniform(0.05, 0.3), 2), "seed": rng.randrange(10**6)}
@@ -223,7 +280,9 @@ def fault_plan(rng: random.Random) -> list[dict[str, Any]]:
         {"kind": "reorder", "route": "*"},
         {"kind": "delay", "latencyMs": 400, "route": "*"},
     ]
-    chosen = rng.sample(catalogue, rng.randint(5, 9))
+    if lossless:
+        catalogue = [r for r in catalogue if r["kind"] in LOSSLESS_KINDS]
+    chosen = rng.sample(catalogue, rng.randint(min(5, len(catalogue) - 1), min(9, len(catalogue))))
     return [{**rule, **p()} for rule in chosen]
 
 
@@ -246,6 +305,9 @@ class Edits:
         self.history: dict[str, list[tuple[int, dict[str, Any] | None]]] = {
             uid: [(0, self.state(uid))] for uid in self.users
         }
+        # Users an edit changed directly, so Graph notifies them; the reports of a deleted
+        # manager lose their manager without a notification of their own.
+        self.notified: set[str] = set()
         self.seq = 0
         self.count = 0
 
@@ -256,12 +318,13 @@ class Edits:
         manager = self.managers.get(user_id)
         return {**user, "manager": {"id": manager} if manager else None}
 
-    def _record(self, *user_ids: str) -> None:
+    def _record(self, edited: str, *side_effects: str) -> None:
         """Called once an edit has returned: writes logged after the sequence number read here
         certainly saw this state or a later one (strict: a write racing the edit does not
         count as having seen it)."""
         self._latest_seq()
-        for uid in user_ids:
+        self.notified.add(edited)
+        for uid in (edited, *side_effects):
             self.history.setdefault(uid, []).append((self.seq, self.state(uid)))
 
     def _latest_seq(self) -> int:
@@ -399,6 +462,8 @@ def create_subscription(stack: Stack) -> None:
         json={
             "changeType": "updated,deleted",
             "notificationUrl": stack.host.url("notifications"),
+            # As the product creates it: a restarted worker's upkeep keeps it, not replaces it.
+            "lifecycleNotificationUrl": stack.host.url("lifecycle"),
             "resource": "users",
             "expirationDateTime": time.strftime(
                 "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400)
@@ -482,9 +547,9 @@ def check(
 
 
 def off_for_edited_users(rules: Path, tenant: dict[str, Any], edits: Edits) -> int:
-    """Memberships of the users the scenario edited that the incremental path (webhook, queue,
-    recheck) left off: expected from lost notifications, repaired by the sweep; a figure only."""
-    edited = {uid for uid, states in edits.history.items() if len(states) > 1}
+    """Memberships of the users the scenario edited (and Graph notified) that the incremental
+    path (webhook, queue, recheck) left off: from lost notifications, repaired by the sweep."""
+    edited = edits.notified
     off = 0
     for group_id, want in oracle(rules, tenant).items():
         have = set(tenant["members"].get(group_id, ()))
@@ -495,21 +560,35 @@ def off_for_edited_users(rules: Path, tenant: dict[str, Any], edits: Edits) -> i
 # --- one scenario ----------------------------------------------------------------------------
 
 
-def run_scenario(stack: Stack, rules: Path, seed: int, edits: int = 25) -> Figures:
+def run_scenario(
+    stack: Stack, rules: Path, seed: int, edits: int = 25, lossless: bool = False
+) -> Figures:
+    """On a process_fault_stack, the worker is also killed and Azurite restarted (seeded)."""
     started = time.monotonic()
     rng = random.Random(seed)
     wait_quiet(stack)  # nothing left over from the previous scenario
     stack.graph.reset()
-    stack.graph.update_settings(notification_retry_delay_seconds=0.05)
+    hurts_processes = stack.azurite is not None
+    # Graph retries a webhook that is down for hours; the emulator's 3 quick retries (about
+    # 0.35 s here) would not outlast a restart.
+    retries = 10 if hurts_processes else 3
+    stack.graph.update_settings(notification_retry_delay_seconds=0.05, notification_retries=retries)
     create_subscription(stack)
     wait_quiet(stack)
     protected = {CEO} | load_policy(rules).group(ENGINEERING).exclude
     editor = Edits(stack, rng, protected)
-    stack.graph.add_fault({"rules": fault_plan(rng)})
+    processes = ProcessFaults(stack, rng, edits) if hurts_processes else None
+    stack.graph.add_fault({"rules": fault_plan(rng, lossless)})
     try:
-        for _ in range(edits):
+        for index in range(edits):
+            if processes:
+                processes.before_edit(index)
             editor.one()
+            if processes:
+                processes.after_edit()
             time.sleep(rng.uniform(0, 0.03))
+        if processes:
+            processes.finish()
     finally:
         plan = stack.graph.faults()
         stack.graph.clear_faults()
@@ -527,6 +606,10 @@ def run_scenario(stack: Stack, rules: Path, seed: int, edits: int = 25) -> Figur
         if kind == "latency" and rule["latencyMs"] >= 3000:
             kind = "slow>3s"
         figures.faults_by_kind[kind] = figures.faults_by_kind.get(kind, 0) + rule["fired"]
+    if processes:
+        figures.faults_injected += processes.kills + processes.restarts
+        figures.faults_by_kind["sigkill"] = processes.kills
+        figures.faults_by_kind["azurite-restart"] = processes.restarts
     figures.seconds = time.monotonic() - started
     figures.problems = [f"seed {seed}: {p}" for p in figures.problems]
     return figures

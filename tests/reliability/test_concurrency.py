@@ -14,15 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from devhost.process import DevHostProcess
 from tests.devhost.fixtures import wait_until
 from tests.e2e.conftest import ROOT, Stack
 from tests.reliability.scenario import (
@@ -43,47 +41,11 @@ QUIET_WINDOW = 3.0  # seconds: three times RECHECK_DELAY_SECONDS
 @pytest.fixture(scope="module")
 def two_workers(azurite, loopback_only: None) -> Iterator[tuple[Stack, Path, list[str]]]:
     never = {"FULL_RECONCILE_SCHEDULE": NEVER}
-    with fault_stack(azurite.connection_string, never) as (stack, rules):
-        second = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devhost",
-                "--port",
-                "0",
-                "--settings",
-                str(rules.with_suffix(".absent.json")),
-                "--host-json",
-                str(ROOT / "tests/devhost/host.json"),
-            ],
-            cwd=ROOT,
-            env=dict(os.environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.extend(second.stdout), daemon=True)
-        reader.start()  # keeps the pipe drained and the log readable while it runs
-        try:
-            wait_until(
-                lambda: (
-                    any("devhost listening on" in line for line in lines)
-                    or second.poll() is not None
-                ),
-                timeout=60,
-                what="the second devhost",
-            )
-            assert second.poll() is None, "".join(lines)
-            yield stack, rules, lines
-        finally:
-            second.terminate()
-            try:
-                second.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                second.kill()
-                second.wait()
-            reader.join(timeout=5)
+    with (
+        fault_stack(azurite.connection_string, never) as (stack, rules),
+        DevHostProcess(host_json=ROOT / "tests/devhost/host.json", env=os.environ) as second,
+    ):
+        yield stack, rules, second.lines
 
 
 def off(rules: Path, stack: Stack, users: set[str]) -> list[tuple[str, str]]:

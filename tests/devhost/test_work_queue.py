@@ -1,0 +1,38 @@
+"""The worker's own queue client (rechecks, poison copies) on a real Azurite, and down."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
+from reconciler.work_queue import QueueUnavailable, StorageWorkQueue
+
+
+def test_a_delayed_message_is_invisible_until_its_delay_and_base64_encoded(
+    azurite: Azurite,
+) -> None:
+    queue = StorageWorkQueue(azurite.connection_string, "work-queue-delay")
+    asyncio.run(queue.send("later", delay_seconds=30))
+    asyncio.run(queue.send("now"))
+    with QueueClient.from_connection_string(azurite.connection_string, queue.name) as client:
+        assert client.get_queue_properties().approximate_message_count == 2
+        [visible] = client.peek_messages(max_messages=5)
+        assert visible.content == "bm93"  # base64 of "now", as the queue trigger expects
+
+
+def test_storage_down_is_reported_after_quick_retries_not_the_sdks_minute(
+    azurite: Azurite,
+) -> None:
+    dead = azurite.connection_string.replace(
+        f"127.0.0.1:{azurite.ports['queue']}", f"127.0.0.1:{free_port()}"
+    )
+    assert ACCOUNT_NAME in dead and ACCOUNT_KEY in dead
+    started = time.monotonic()
+    with pytest.raises(QueueUnavailable, match="could not write to queue 'work-queue-down'"):
+        asyncio.run(StorageWorkQueue(dead, "work-queue-down").send("lost?"))
+    # The SDK's default policy would wait about 75 s; ours retries twice within about 3 s.
+    assert time.monotonic() - started < 15
