@@ -455,11 +455,7 @@ def _membership(
 ) -> dict[str, Any]:
     """Print and return the current membership and what a run would do, as the planner decides."""
     user_id = str(user.get("id", "")).lower()
-    error = None
-    if explanation.result is None:
-        detail = next((t.error for t in explanation.traces if t.error), "undecided")
-        error = RuleError("RegexTimeout", detail)
-    decision = decide(group, user_id, explanation.result is True, error)
+    decision = decide(group, user_id, explanation.result is True, explanation.error)
     member = group.id in memberships
     reason = reason_for(decision, group, user, now)
     if decision.member is None or decision.member == member:

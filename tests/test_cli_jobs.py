@@ -277,6 +277,25 @@ def test_explain_user_id_json_carries_the_decision(
     }
 
 
+def test_explain_user_id_of_a_mistyped_value_names_it_and_changes_nothing(
+    directory: MemoryDirectory, rules: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory.users_by_id[uid(0)]["department"] = ["Sales"]
+    directory.put_member(SALES, uid(0))
+
+    code = run(
+        directory, "explain", "--rules", rules, "--group", SALES, "--user-id", uid(0), "--json"
+    )
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert document["result"] is None and document["member"] is True
+    decision = document["decision"]
+    assert (decision["action"], decision["member"], decision["basis"]) == (None, None, "undecided")
+    assert decision["reason"].startswith("rule could not be decided (AttributeTypeMismatch: ")
+    assert "user.department is a list" in decision["reason"]
+
+
 def test_explain_of_an_unknown_user_id_fails(
     directory: MemoryDirectory, rules: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -135,6 +135,24 @@ def test_an_undecided_rule_changes_nothing_and_is_reported() -> None:
     assert plans[SALES].error_texts[0].startswith(f"user {ANA}: rule could not be decided")
 
 
+def test_a_mistyped_attribute_leaves_the_member_alone_and_is_reported() -> None:
+    mistyped = {"id": ANA, "department": ["Sales"], "accountEnabled": True}
+    not_member = {"id": BEN, "department": "Sales", "accountEnabled": "yes"}
+
+    plans = plan(groups(), [mistyped, not_member], {SALES: [Member(ANA)], ENG: [Member(ANA)]})
+
+    assert plans[SALES].changes == () and plans[ENG].changes == ()
+    assert [u.user_id for u in plans[SALES].undecided] == [ANA, BEN]
+    assert [u.user_id for u in plans[ENG].undecided] == [ANA]  # Ben is decided: not "Engineering"
+    ana = plans[SALES].undecided[0].reason
+    assert ana == (
+        "rule could not be decided (AttributeTypeMismatch: user.department is a list (['Sales'])"
+        " but the rule compares it as a string; fix the attribute's value in the directory);"
+        " membership left as it is"
+    )
+    assert "user.accountEnabled is a string ('yes')" in plans[SALES].undecided[1].reason
+
+
 def test_the_guard_holds_a_group_losing_more_than_its_share_above_the_floor() -> None:
     staff = [f"20000000-0000-4000-8000-{n:012d}" for n in range(40)]
     current = {SALES: [Member(s) for s in staff]}

@@ -286,6 +286,22 @@ async def test_an_undecided_user_keeps_the_membership_and_is_an_error() -> None:
     assert report.exit_code == 1
 
 
+async def test_a_mistyped_attribute_keeps_the_membership_and_is_an_error() -> None:
+    directory = tenant()
+    directory.users_by_id[uid(0)]["department"] = 5
+    directory.put_member(SALES, uid(0))
+
+    report = await reconcile_all(directory, policy(), settings())
+
+    assert uid(0) in directory.member_ids(SALES)
+    assert not [w for w in directory.writes if w[2] == uid(0)]
+    assert directory.member_ids(SALES) == sales_ids()  # the other three were added
+    (error,) = report.groups[0].errors
+    assert error.startswith(f"user {uid(0)}: rule could not be decided (AttributeTypeMismatch")
+    assert "user.department is a number (5)" in error
+    assert report.exit_code == 1
+
+
 async def test_a_failed_write_is_recorded_per_user() -> None:
     directory = tenant()
     directory.fail_writes[SALES, uid(1)] = "Authorization_RequestDenied"

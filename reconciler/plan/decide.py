@@ -17,8 +17,8 @@ Basis = Literal["include", "exclude", "rule", "undecided"]
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """`member` is what the group wants; None when the rule could not decide (RegexTimeout),
-    which means: leave the membership as it is and report an error."""
+    """`member` is what the group wants; None when the rule could not decide (a regex timeout
+    or a mistyped value), which means: leave the membership as it is and report an error."""
 
     group_id: str
     user_id: str

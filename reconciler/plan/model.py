@@ -22,7 +22,8 @@ class MembershipChange:
 
 @dataclass(frozen=True, slots=True)
 class UndecidedUser:
-    """A user the group's rule could not decide (RegexTimeout): no change, one error."""
+    """A user the group's rule could not decide (a regex timeout or a mistyped value): no
+    change, one error."""
 
     group_id: str
     user_id: str

@@ -4,15 +4,22 @@ The tree becomes the source of a single `def` whose body is one boolean expressi
 rule's constants inlined (strings through repr(), objects by name), then `compile()`d. That
 runs as fast as the same rule written by hand. Rule text never reaches the source except as
 repr()-quoted literals, so no rule can inject code.
+
+Values are read unchecked: a value of the wrong type makes the expression raise
+(AttributeError, TypeError; falsy and other values that would pass silently go through
+`_reject`), and the function hands the user to its `fallback`, which decides clause by clause
+and names the mistyped value (kleene.py). The checks cost nothing on the happy path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from . import operators as ops
+from .checks import member_of, reports_to
+from .errors import RuleError
 from .nodes import (
     And,
     CollectionTest,
@@ -28,15 +35,23 @@ from .nodes import (
 from .properties import Property, PropType
 from .values import graph_datetime
 
-Predicate = Callable[[dict, datetime | None], bool]
+Predicate = Callable[[Any, datetime | None], bool]
 Getter = Callable[[dict], Any]
 
 _EMPTY: dict = {}
-_GROUP_TYPE = "#microsoft.graph.group"
+# What the compiled function gives up on; RuleError is a regex timeout or a mistyped memberOf.
+_FAULTS = (AttributeError, TypeError, RuleError)
+
+
+def _reject() -> NoReturn:
+    """Gives up on a value of the wrong type that no operation on it would reject."""
+    raise TypeError("mistyped value")
 
 
 def _first(values: object) -> object:
-    return values[0] if isinstance(values, list) and values else None
+    if isinstance(values, list):
+        return values[0] if values else None
+    return None if values is None else _reject()
 
 
 def _text(value: object) -> str | None:
@@ -45,40 +60,36 @@ def _text(value: object) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    _reject()
 
 
-def _member_of(user: dict, group_ids: frozenset[str]) -> bool:
-    for entry in user.get("memberOf") or ():
-        if entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE:
-            group_id = entry.get("id")
-            if group_id and group_id.casefold() in group_ids:
-                return True
-    return False
-
-
-def _reports_to(user: dict, manager_id: str) -> bool:
-    # rule-language.md §9.1: only direct reports count; the 2026 docs add the manager itself.
-    manager = user.get("manager") or _EMPTY
-    return (manager.get("id") or "").casefold() == manager_id or (
-        user.get("id") or ""
-    ).casefold() == manager_id
+def _date(value: object) -> datetime | None:
+    moment = graph_datetime(value)
+    if moment is None and value is not None and value != "":
+        _reject()
+    return moment
 
 
 _RUNTIME = {
     "_EMPTY": _EMPTY,
+    "_reject": _reject,
     "_first": _first,
     "_text": _text,
-    "_date": graph_datetime,
-    "_member_of": _member_of,
-    "_reports_to": _reports_to,
+    "_date": _date,
+    "_member_of": member_of,
+    "_reports_to": reports_to,
+    "_FAULTS": _FAULTS,
 }
+_BUILTINS = {"any": any, "all": all, "bool": bool, "str": str, "list": list}
 
 
 class _Source:
     """Builds one expression's source and the named objects it refers to."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: str) -> None:
+        self.owner = owner  # "user" or "device", for the messages of memberOf and Direct Reports
         self.names: dict[str, object] = {}
         self.counter = 0
 
@@ -96,7 +107,11 @@ class _Source:
     def getter(self, prop: Property, obj: str) -> str:
         expr = f"{obj}.get({prop.path[0]!r})"
         for key in prop.path[1:]:
-            expr = f"({expr} or _EMPTY).get({key!r})"
+            container = self.fresh("c")
+            # Null reads as an empty object; any other falsy value ("", 0, []) is mistyped.
+            legal = f"{container} is None or {container} == _EMPTY"
+            expr = f"(({container} := {expr}) or (_EMPTY if {legal} else _reject()))"
+            expr = f"{expr}.get({key!r})"
         if prop.index is not None:
             expr = f"_first({expr})"
         if prop.name.startswith("extension_"):
@@ -124,11 +139,11 @@ class _Source:
         if isinstance(node, CollectionTest):
             quantifier = "any" if node.quantifier == "-any" else "all"
             body = self.node(node.body, "it")
-            return f"{quantifier}({body} for it in ({self.getter(node.subject, obj)} or ()))"
+            return self.items(quantifier, body, self.getter(node.subject, obj))
         if isinstance(node, MemberOf):
-            return f"_member_of({obj}, {self.constant(node.group_ids)})"
+            return f"_member_of({obj}, {self.constant(node.group_ids)}, {self.owner!r})"
         if isinstance(node, DirectReports):
-            return f"_reports_to({obj}, {node.manager_id!r})"
+            return f"_reports_to({obj}, {node.manager_id!r}, {self.owner!r})"
         raise TypeError(f"unknown node {node!r}")
 
     def comparison(self, node: Comparison, obj: str) -> str:
@@ -139,44 +154,76 @@ class _Source:
         if kind is PropType.DATETIME:
             return self.date(node, value)
         if node.operand is None:  # -eq null / -ne null, also on collections (INTERFACES.md)
-            return f"(not {value})" if node.operator == "-eq" else f"(not not {value})"
+            test = self.is_null(value, "list" if kind is PropType.STRING_COLLECTION else "str")
+            return test if node.operator == "-eq" else f"(not {test})"
         positive = ops.NEGATED.get(node.operator, node.operator)
         negate = positive != node.operator
         if kind is PropType.STRING_COLLECTION:
             # rule-language.md §6.3: a direct operator on a collection means -any (_ <op> x).
             item_test = self.string_test(positive, node, "it")
             item_test = f"(not {item_test})" if negate else item_test
-            return f"any({item_test} for it in ({value} or ()))"
+            return self.items("any", item_test, value)
         test = self.string_test(positive, node, value)
         return f"(not {test})" if negate else test
 
+    def items(self, quantifier: str, body: str, value: str) -> str:
+        """any/all of `body` over a collection; null is empty, a non-list is mistyped."""
+        var = self.fresh("c")
+        empty = quantifier == "all"
+        return (
+            f"({quantifier}({body} for it in {var}) if ({var} := {value}).__class__ is list "
+            f"else {empty} if {var} is None else _reject())"
+        )
+
+    def is_null(self, value: str, cls: str) -> str:
+        """-eq null: None, "" or an empty list; a value of another class than `cls` is mistyped."""
+        var = self.fresh("n")
+        legal = f"({var} := {value}) is None or {var}.__class__ is {cls}"
+        return f"(not {var} if {legal} else _reject())"
+
     def string_test(self, op: str, node: Comparison, value: str) -> str:
-        """A positive string test; a null or empty value fails it (rule-language.md §6.2)."""
+        """A positive string test; a null or empty value fails it (rule-language.md §6.2).
+
+        A truthy value that is not a string fails `.casefold()` or the search; a falsy one
+        must be None or "" (`null_case`).
+        """
         var = self.fresh("v")
-        bind = f"({var} := {value})"
         folded = f"{var}.casefold()"
         operand = node.operand
+        on_null = False
         if op == "-eq":
-            return f"({bind} and {folded} == {operand!r})"
-        if op == "-startsWith":
-            return f"({bind} and {folded}.startswith({operand!r}))"
-        if op == "-endsWith":
-            return f"({bind} and {folded}.endswith({operand!r}))"
-        if op == "-contains":
-            return f"({bind} and {operand!r} in {folded})"
-        if op == "-match":
-            return f"({bind} and {self.constant(node.pattern)}.search({var}))"
-        if op == "-in":
+            test = f"{folded} == {operand!r}"
+        elif op == "-startsWith":
+            test = f"{folded}.startswith({operand!r})"
+        elif op == "-endsWith":
+            test = f"{folded}.endswith({operand!r})"
+        elif op == "-contains":
+            test = f"{operand!r} in {folded}"
+        elif op == "-match":
+            test = f"{self.constant(node.pattern)}.search({var})"
+        elif op == "-in":
             assert isinstance(operand, frozenset)
-            items = self.constant(operand)
-            if "" in operand:  # "" stands for null (INTERFACES.md)
-                return f"(not {bind} or {folded} in {items})"
-            return f"({bind} and {folded} in {items})"
-        raise ValueError(f"not a string operator: {op}")
+            test = f"{folded} in {self.constant(operand)}"
+            on_null = "" in operand  # "" stands for null (INTERFACES.md)
+        else:
+            raise ValueError(f"not a string operator: {op}")
+        return f"({test} if ({var} := {value}) else {self.null_case(var, on_null)})"
+
+    @staticmethod
+    def null_case(var: str, result: bool) -> str:
+        """`result` for a falsy `var` that is null (None or ""); any other falsy is mistyped."""
+        if result:
+            return f"({var} is None or {var} == '' or _reject())"
+        return f"({var} is not None and {var} != '' and _reject())"
 
     def boolean(self, node: Comparison, value: str) -> str:
-        identity = "is" if node.operator == "-eq" else "is not"
-        return f"({value} {identity} {node.operand!r})"
+        """`is` the operand; a value that is none of true, false and null is mistyped."""
+        var = self.fresh("b")
+        others = " and ".join(
+            f"{var} is not {legal!r}" for legal in (True, False, None) if legal is not node.operand
+        )
+        test = f"(({var} := {value}) is {node.operand!r} or ({others} and _reject()))"
+        return test if node.operator == "-eq" else f"(not {test})"
 
     def date(self, node: Comparison, value: str) -> str:
         if node.operand is None:
@@ -196,24 +243,34 @@ class _Source:
         return f"{self.constant(operand.duration)}.added_to({base}, {operand.sign})"
 
 
-def compile_predicate(node: Node, label: str = "rule") -> Predicate:
-    """One function `(user, now) -> bool` for the whole tree (or for one clause of it)."""
-    source = _Source()
-    expr = source.node(node)
-    code = f"def {label}(u, now):\n    return bool({expr})\n"
-    namespace: dict[str, object] = {"__builtins__": {"any": any, "all": all, "bool": bool}}
-    namespace.update(_RUNTIME)
-    namespace.update(source.names)
-    exec(compile(code, f"<{label}>", "exec"), namespace)
-    return namespace[label]  # type: ignore[return-value]
+def compile_predicate(
+    node: Node, owner: str = "user", fallback: Predicate | None = None, arg: str = "u"
+) -> Predicate:
+    """One function `(obj, now) -> bool` for the whole tree (or for one clause of it).
+
+    With a `fallback`, a user the expression cannot read is handed to it instead of raising;
+    `arg="it"` compiles a clause of an -any/-all body, for one element of the collection.
+    """
+    source = _Source(owner)
+    expr = f"bool({source.node(node, arg)})"
+    if fallback is None:
+        body = f"    return {expr}\n"
+    else:
+        source.names["_fallback"] = fallback
+        body = (
+            f"    try:\n        return {expr}\n"
+            f"    except _FAULTS:\n        return _fallback({arg}, now)\n"
+        )
+    return _define(f"def compiled({arg}, now):\n{body}", source)
 
 
 def compile_getter(prop: Property) -> Getter:
-    """Reads one property exactly as the compiled rule does, for explanations and indexes."""
-    source = _Source()
-    namespace: dict[str, object] = {"__builtins__": {}}
-    namespace.update(_RUNTIME)
-    exec(
-        compile(f"def get(u):\n    return {source.getter(prop, 'u')}\n", "<get>", "exec"), namespace
-    )
-    return namespace["get"]  # type: ignore[return-value]
+    """Reads one property exactly as the compiled rule does (unchecked), for indexes."""
+    source = _Source("user")
+    return _define(f"def compiled(u):\n    return {source.getter(prop, 'u')}\n", source)
+
+
+def _define(code: str, source: _Source) -> Any:
+    namespace: dict[str, object] = {"__builtins__": _BUILTINS, **_RUNTIME, **source.names}
+    exec(compile(code, "<rule>", "exec"), namespace)
+    return namespace["compiled"]

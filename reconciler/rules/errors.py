@@ -12,11 +12,13 @@ ErrorKind = Literal[
     "RuleTooLong",
     "UnsupportedCombination",
     "RegexTimeout",
+    "AttributeTypeMismatch",
 ]
 
 
 class RuleError(ValueError):
-    """A rule Entra would reject (or could not evaluate in time), with a caret under the fault.
+    """A rule Entra would reject, or a user it could not decide (a regex out of time, a value
+    of the wrong type), with a caret under the fault.
 
     `kind` mirrors Entra's validation categories so admins recognise them; `position` is a
     0-based offset in code points (0 for whole-rule errors such as length).

@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .nodes import And, Clause, CollectionTest, Comparison, DirectReports, MemberOf, Node, Not
+from .errors import RuleError
+from .nodes import Clause, CollectionTest, Comparison, MemberOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,9 @@ class ClauseTrace:
 @dataclass(frozen=True, slots=True)
 class Explanation:
     rule: str
-    result: bool | None  # None: a clause could not be decided (RegexTimeout)
+    result: bool | None  # None: undecided (a regex timeout or a value of the wrong type)
     traces: tuple[ClauseTrace, ...]
+    error: RuleError | None = None  # why it is undecided
 
     @property
     def clauses(self) -> list[dict]:
@@ -66,20 +68,6 @@ def _show(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def combine(node: Node, results: dict[int, bool | None]) -> bool | None:
-    """The rule's verdict from its leaves' results, with None (undecided) as Kleene logic does."""
-    if isinstance(node, Not):
-        inner = combine(node.child, results)
-        return None if inner is None else not inner
-    if isinstance(node, And):
-        values = [combine(c, results) for c in node.children]
-        return False if False in values else (None if None in values else True)
-    if isinstance(node, Comparison | CollectionTest | MemberOf | DirectReports):
-        return results[id(node)]
-    values = [combine(c, results) for c in node.children]
-    return True if True in values else (None if None in values else False)
 
 
 def describe_clause(clause: Clause, object_type: str) -> tuple[str, str, str, str]:

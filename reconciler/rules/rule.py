@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 
-from .compiler import Predicate, compile_getter, compile_predicate
+from .checks import MANAGER_ID, locate
+from .compiler import Predicate, compile_predicate
 from .errors import RuleError
-from .explain import ClauseTrace, Explanation, combine, describe_clause
+from .explain import ClauseTrace, Explanation, describe_clause
+from .kleene import ThreeValued
 from .nodes import (
     And,
     Clause,
@@ -36,7 +37,8 @@ class Rule:
         self.text = text
         self.object_type = object_type
         self.tree = tree
-        self.predicate: Predicate = compile_predicate(tree)  # (user, now) -> bool, now resolved
+        # (user, now) -> bool, now resolved; raises RuleError when the user is undecided.
+        self.predicate: Predicate = compile_predicate(tree, object_type, self._decide_slowly)
         props = _properties(tree)
         self.select: frozenset[str] = frozenset({"id", *(p.select for p in props)})
         self.needs_manager = any(isinstance(c, DirectReports) for c in clauses(tree))
@@ -47,7 +49,8 @@ class Rule:
         return f"Rule({self.text!r})"
 
     def matches(self, user: dict, now: datetime | None = None) -> bool:
-        """Raises RuleError(kind="RegexTimeout") when a -match cannot be decided in time."""
+        """Raises RuleError when the rule cannot decide for this user: kind "RegexTimeout"
+        (a -match ran out of time) or "AttributeTypeMismatch" (a value of the wrong type)."""
         if now is None and self.uses_now:
             now = datetime.now(UTC)
         return self.predicate(user, now)
@@ -55,26 +58,30 @@ class Rule:
     def explain(self, user: dict, now: datetime | None = None) -> Explanation:
         if now is None and self.uses_now:
             now = datetime.now(UTC)
-        traces: list[ClauseTrace] = []
-        results: dict[int, bool | None] = {}
-        for clause, predicate, getter in self._clause_evaluators:
-            error = None
-            try:
-                result: bool | None = predicate(user, now)
-            except RuleError as exc:
-                result, error = None, exc.message
-            results[id(clause)] = result
+        outcomes = self._three_valued.outcomes(user, now)
+        traces = []
+        for clause, (result, error) in zip(self._three_valued.clauses, outcomes, strict=True):
             prop, graph, operator, operand = describe_clause(clause, self.object_type)
             text = self.text[clause.span.start : clause.span.end]
-            traces.append(
-                ClauseTrace(text, prop, graph, getter(user), operator, operand, result, error)
-            )
-        return Explanation(self.text.strip(), combine(self.tree, results), tuple(traces))
+            value = _value_of(clause, user, self.object_type)
+            message = None if error is None else error.message
+            traces.append(ClauseTrace(text, prop, graph, value, operator, operand, result, message))
+        verdict, error = self._three_valued.combine(outcomes)
+        return Explanation(self.text.strip(), verdict, tuple(traces), error)
+
+    def _decide_slowly(self, user: dict, now: datetime | None) -> bool:
+        """The compiled function could not read a value (or a regex timed out): decide clause
+        by clause as `explain` does, and raise the first reason when that stays undecided."""
+        result, error = self._three_valued.combine(self._three_valued.outcomes(user, now))
+        if result is None:
+            assert error is not None
+            raise error
+        return result
 
     @cached_property
-    def _clause_evaluators(self) -> list[tuple[Clause, Predicate, object]]:
-        # Compiled on first explain only: the hot path never needs per-clause functions.
-        return [(c, compile_predicate(c, "clause"), _value_reader(c)) for c in clauses(self.tree)]
+    def _three_valued(self) -> ThreeValued:
+        # Compiled on first need only: the hot path never needs per-clause functions.
+        return ThreeValued(self.tree, self.object_type)
 
 
 def parse(
@@ -100,14 +107,18 @@ def parse(
     return Rule(text, object_type, tree)
 
 
-def _value_reader(clause: Clause) -> Callable[[dict], object]:
+def _value_of(clause: Clause, obj: dict, owner: str) -> object:
+    """The value a clause reads, as shown in explanations; a mistyped value is shown as is."""
     if isinstance(clause, Comparison | CollectionTest) and isinstance(clause.subject, Property):
-        return compile_getter(clause.subject)
+        return locate(clause.subject, obj, owner)[0]
     if isinstance(clause, MemberOf):
-        return lambda user: [g.get("id") for g in user.get("memberOf") or ()]
+        entries = obj.get("memberOf")
+        if not isinstance(entries, list):
+            return entries
+        return [e.get("id") if isinstance(e, dict) else e for e in entries]
     if isinstance(clause, DirectReports):
-        return lambda user: (user.get("manager") or {}).get("id")
-    return lambda user: None
+        return locate(MANAGER_ID, obj, owner)[0]
+    return None
 
 
 def _properties(node: Node) -> list[Property]:

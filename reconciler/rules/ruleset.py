@@ -8,7 +8,8 @@ required literal with a substring. An -and takes its most selective child's guar
 unions its children's guards, -not and -all have none. Per user, each source property is read
 and case-folded once, the keys it hits give the candidates, and only those (plus rules without
 a guard) are evaluated. Guards only prune rules that cannot match, so the answer is exactly
-brute force's (a property-based test checks this).
+brute force's (a property-based test checks this). A source whose value has the wrong type
+makes every rule it guards a candidate, so each of them reports the user as undecided.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .checks import MANAGER_ID, OBJECT_ID, check_items, group_ids, read
 from .compiler import Getter, compile_getter
 from .errors import RuleError
 from .nodes import And, CollectionTest, Comparison, DirectReports, ItemRef, MemberOf, Node, Or
-from .properties import Property, PropType, lookup
+from .properties import Property, PropType
 from .rule import Rule
-
-_GROUP_TYPE = "#microsoft.graph.group"
-_OBJECT_ID = lookup("user", "objectId")
-_EMPTY: dict = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +56,11 @@ class _SourceIndex:
         self.exact: dict[object, list[str]] = {}
         self.prefixes: dict[int, dict[str, list[str]]] = {}
         self.contains: dict[str, list[str]] = {}
+        self.rule_ids: set[str] = set()
         self.getter: Getter | None = compile_getter(source.prop) if source.prop else None
 
     def add(self, mode: str, value: object, rule_id: str) -> None:
+        self.rule_ids.add(rule_id)
         if mode == "exact":
             table = self.exact
         elif mode == "prefix":
@@ -70,32 +70,54 @@ class _SourceIndex:
             table = self.contains
         table.setdefault(value, []).append(rule_id)
 
-    def values(self, user: dict) -> list[object]:
-        """The user's values for this source, normalised as the keys are."""
+    def values(self, user: dict) -> list:
+        """The user's values for this source, normalised as the keys are; raises RuleError
+        (kind "AttributeTypeMismatch") when one has the wrong type."""
         source = self.source
         if source.special == "memberOf":
-            return [
-                e["id"].casefold()
-                for e in user.get("memberOf") or ()
-                if e.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE and e.get("id")
-            ]
+            found, error = group_ids(user, "user")
+            if error is not None:
+                raise error
+            return found
         if source.special == "manager":
-            manager_id = (user.get("manager") or _EMPTY).get("id")
-            return [manager_id.casefold()] if manager_id else []
-        assert self.getter is not None and source.prop is not None
+            manager_id = read(MANAGER_ID, user, "user")
+            return [manager_id.casefold()] if isinstance(manager_id, str) and manager_id else []
+        try:
+            return self._read(user)
+        except (AttributeError, TypeError):
+            assert source.prop is not None
+            check_items(source.prop, user, "user", source.item_field)  # raises the RuleError
+            raise
+
+    def _read(self, user: dict) -> list[object]:
+        # Unchecked, as the compiled rules read; a mistyped value raises AttributeError or
+        # TypeError, and `values` then names it.
+        assert self.getter is not None and self.source.prop is not None
         raw = self.getter(user)
-        if source.prop.type is PropType.BOOLEAN:
-            return [raw if isinstance(raw, bool) else None]
-        if source.prop.type in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
-            items = raw if isinstance(raw, list) else ()
-            if source.item_field is not None:
-                name = source.item_field.path[0]
-                items = [i.get(name) for i in items if isinstance(i, dict)]
-            return [i.casefold() for i in items if isinstance(i, str) and i]
-        return [raw.casefold()] if isinstance(raw, str) and raw else []
+        kind = self.source.prop.type
+        if raw is None:
+            return [None] if kind is PropType.BOOLEAN else []
+        if kind is PropType.BOOLEAN:
+            if raw.__class__ is not bool:
+                raise TypeError("not a boolean")
+            return [raw]
+        if kind not in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
+            return [raw.casefold()]
+        if raw.__class__ is not list:
+            raise TypeError("not a list")
+        items = raw
+        if self.source.item_field is not None:
+            name = self.source.item_field.path[0]
+            items = [i.get(name) for i in items]
+        return [i.casefold() for i in items if i is not None]
 
     def collect(self, user: dict, found: set[str]) -> None:
-        for value in self.values(user):
+        try:
+            values = self.values(user)
+        except RuleError:
+            found.update(self.rule_ids)  # never skip a rule on a value it cannot read
+            return
+        for value in values:
             hits = self.exact.get(value)
             if hits:
                 found.update(hits)
@@ -191,7 +213,7 @@ def _guard(node: Node, collection: Property | None = None) -> list[Key] | None:
     if isinstance(node, DirectReports):
         return [
             (Source(None, special="manager"), "exact", node.manager_id),
-            (Source(_OBJECT_ID), "exact", node.manager_id),
+            (Source(OBJECT_ID), "exact", node.manager_id),
         ]
     return None  # -not, -all
 
@@ -216,7 +238,10 @@ def _comparison_guard(node: Comparison, collection: Property | None) -> list[Key
     if op == "-eq":
         return [(source, "exact", operand)]
     if op == "-in":
-        return None if "" in operand else [(source, "exact", item) for item in operand]
+        # `-in []` has no key yet must run: on a mistyped value it is undecided, not false.
+        if "" in operand or not operand:
+            return None
+        return [(source, "exact", item) for item in operand]
     if op == "-startsWith" and operand:
         return [(source, "prefix", operand)]
     if op in ("-contains", "-endsWith") and operand:
