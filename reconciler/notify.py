@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from reconciler.json_kinds import json_kind
 from reconciler.settings import SettingsError
 
 MAX_VALIDATION_TOKEN_LENGTH = 1024
@@ -235,12 +236,12 @@ def _value_items(body: bytes | str) -> list[object]:
     except (ValueError, RecursionError) as error:  # e.g. a 5,000-digit number, deep nesting
         raise NotificationError("body", f"is not a usable JSON document: {error}") from None
     if not isinstance(document, dict):
-        raise NotificationError("body", f"must be a JSON object, not {_kind(document)}")
+        raise NotificationError("body", f"must be a JSON object, not {json_kind(document)}")
     if "value" not in document:
         raise NotificationError("body", 'has no "value" array')
     items = document["value"]
     if not isinstance(items, list):
-        raise NotificationError("value", f"must be an array, not {_kind(items)}")
+        raise NotificationError("value", f"must be an array, not {json_kind(items)}")
     return items
 
 
@@ -265,7 +266,8 @@ def _change_item(item: object, where: str) -> tuple[object, str, str | None]:
     if odata_type is not None:
         if not isinstance(odata_type, str):
             raise NotificationError(
-                f"{where}.resourceData.@odata.type", f"must be a string, not {_kind(odata_type)}"
+                f"{where}.resourceData.@odata.type",
+                f"must be a string, not {json_kind(odata_type)}",
             )
         if odata_type.lower() != _USER_TYPE:
             return client_state, subscription_id, None  # another resource; not ours to enqueue
@@ -287,7 +289,7 @@ def _user_id_from_resource(resource: str, where: str) -> str:
 
 def _guid(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise NotificationError(where, f"must be a string user id, not {_kind(value)}")
+        raise NotificationError(where, f"must be a string user id, not {json_kind(value)}")
     if _GUID.fullmatch(value) is None:
         raise NotificationError(where, f"is not a user object id (a GUID): {value[:80]!r}")
     return value.lower()
@@ -295,7 +297,7 @@ def _guid(value: object, where: str) -> str:
 
 def _object(value: object, where: str) -> Mapping[str, object]:
     if not isinstance(value, dict):
-        raise NotificationError(where, f"must be a JSON object, not {_kind(value)}")
+        raise NotificationError(where, f"must be a JSON object, not {json_kind(value)}")
     return value
 
 
@@ -306,7 +308,7 @@ def _string(
         raise NotificationError(f"{where}.{name}", "is missing")
     value = fields[name]
     if not isinstance(value, str):
-        raise NotificationError(f"{where}.{name}", f"must be a string, not {_kind(value)}")
+        raise NotificationError(f"{where}.{name}", f"must be a string, not {json_kind(value)}")
     if not value and not allow_empty:
         raise NotificationError(f"{where}.{name}", "is empty")
     return value
@@ -318,21 +320,5 @@ def _client_state_field(fields: Mapping[str, object], where: str) -> object:
         raise NotificationError(f"{where}.clientState", "is missing")
     value = fields["clientState"]
     if value is not None and not isinstance(value, str):
-        raise NotificationError(f"{where}.clientState", f"must be a string, not {_kind(value)}")
+        raise NotificationError(f"{where}.clientState", f"must be a string, not {json_kind(value)}")
     return value
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

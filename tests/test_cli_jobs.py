@@ -293,7 +293,7 @@ def test_explain_user_id_of_a_mistyped_value_names_it_and_changes_nothing(
     decision = document["decision"]
     assert (decision["action"], decision["member"], decision["basis"]) == (None, None, "undecided")
     assert decision["reason"].startswith("rule could not be decided (AttributeTypeMismatch: ")
-    assert "user.department is a list" in decision["reason"]
+    assert "user.department is an array" in decision["reason"]
 
 
 def test_explain_of_an_unknown_user_id_fails(

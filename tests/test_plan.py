@@ -146,7 +146,7 @@ def test_a_mistyped_attribute_leaves_the_member_alone_and_is_reported() -> None:
     assert [u.user_id for u in plans[ENG].undecided] == [ANA]  # Ben is decided: not "Engineering"
     ana = plans[SALES].undecided[0].reason
     assert ana == (
-        "rule could not be decided (AttributeTypeMismatch: user.department is a list (['Sales'])"
+        "rule could not be decided (AttributeTypeMismatch: user.department is an array (['Sales'])"
         " but the rule compares it as a string; fix the attribute's value in the directory);"
         " membership left as it is"
     )

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from reconciler.json_kinds import json_kind
 from reconciler.policy.model import ManagedGroup, Policy, RuleExample
 from reconciler.policy.problems import Location, Problem, Severity
 from reconciler.policy.source import KeyPath, SourceMap, normalize_newlines
@@ -545,19 +546,12 @@ def _valid_keys_hint(key: str, valid: tuple[str, ...], where: str) -> str:
 
 
 def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
+    """TOML's words where they differ from JSON's: a table, a date-time."""
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, datetime | date | time):
         return "a date-time"
-    return type(value).__name__
+    return json_kind(value)
 
 
 def _graph_json(value: Any) -> Any:

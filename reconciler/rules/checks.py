@@ -11,6 +11,7 @@ from __future__ import annotations
 import reprlib
 from datetime import datetime
 
+from ..json_kinds import json_kind
 from .errors import RuleError
 from .properties import Property, PropType
 from .values import graph_datetime
@@ -58,23 +59,11 @@ def preview(value: object) -> str:
     return text if len(text) <= _PREVIEW_WIDTH else text[: _PREVIEW_WIDTH - 1] + "…"
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return {str: "a string", list: "a list", dict: "an object"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
-
-
 def mismatch(subject: str, value: object, use: str) -> RuleError:
     """The error for one mistyped value: what it is, where it is, and what to do."""
     return RuleError(
         "AttributeTypeMismatch",
-        f"{subject} is {_kind(value)} ({preview(value)}) but the rule {use}; {_FIX}",
+        f"{subject} is {json_kind(value)} ({preview(value)}) but the rule {use}; {_FIX}",
     )
 
 

@@ -25,7 +25,7 @@ def mismatch_of(rule: str, user: dict, object_type: str = "user") -> RuleError:
         (
             'user.department -eq "Sales"',
             {"department": [None]},
-            "user.department is a list ([None]) but the rule compares it as a string",
+            "user.department is an array ([None]) but the rule compares it as a string",
         ),
         (
             'user.department -startsWith "S"',
@@ -93,7 +93,7 @@ def mismatch_of(rule: str, user: dict, object_type: str = "user") -> RuleError:
         (
             'user.assignedPlans -all (assignedPlan.service -eq "SCO")',
             {"assignedPlans": [{"service": "SCO"}, {"service": ["SCO"]}]},
-            "user.assignedPlans[1].service is a list (['SCO']) but the rule compares it as a "
+            "user.assignedPlans[1].service is an array (['SCO']) but the rule compares it as a "
             "string",
         ),
         (
@@ -117,7 +117,7 @@ def mismatch_of(rule: str, user: dict, object_type: str = "user") -> RuleError:
         (
             f'user.{EXTENSION} -eq "3"',
             {EXTENSION: [3]},
-            f"user.{EXTENSION} is a list ([3]) but the rule compares it as a string",
+            f"user.{EXTENSION} is an array ([3]) but the rule compares it as a string",
         ),
         (
             f"user.memberOf -any (group.objectId -in ['{GROUP}'])",
@@ -132,7 +132,8 @@ def mismatch_of(rule: str, user: dict, object_type: str = "user") -> RuleError:
         (
             f'Direct Reports for "{MANAGER}"',
             {"id": "u1", "manager": ["m"]},
-            "Graph manager (for user.manager) is a list (['m']) but the rule reads it as an object",
+            "Graph manager (for user.manager) is an array (['m']) "
+            "but the rule reads it as an object",
         ),
     ],
 )
@@ -218,7 +219,7 @@ def test_explain_marks_the_mistyped_clause_undecided_with_the_reason() -> None:
     assert explanation.result is None
     first, second = explanation.traces
     assert (first.result, first.value) == (None, [None])
-    assert first.error is not None and first.error.startswith("user.department is a list")
+    assert first.error is not None and first.error.startswith("user.department is an array")
     assert (second.result, second.error) == (False, None)
     assert str(explanation).startswith("UNDECIDED: ")
 
