@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reconciler.rules import RuleError, parse
+from tests.fuzz.hang import Hang, hang_detector
 from tests.fuzz.strategies import CORPUS, MAX_RULE, TOKENS, VALID_CORPUS
 
 TARGET_MS = 100.0
@@ -69,14 +70,18 @@ def main() -> int:
     rng = random.Random(args.seed)
     timings: list[tuple[float, str, str, str]] = []
     outcomes = {"parsed": 0, "RuleError": 0}
-    for _ in range(args.inputs):
+    for index in range(args.inputs):
         kind, text = generate(rng)
         started = time.perf_counter()
         try:
-            parse(text)
+            with hang_detector(text):
+                parse(text)
             outcome = "parsed"
         except RuleError:
             outcome = "RuleError"
+        except Hang as hang:  # report it; waiting would let a looping parser fill the machine
+            print(f"input {index} ({kind}): {hang}")
+            return 2
         elapsed_ms = (time.perf_counter() - started) * 1000
         outcomes[outcome] += 1
         timings.append((elapsed_ms, kind, outcome, text))

@@ -6,40 +6,17 @@ bench/bench_parse_fuzz.py, never from an assertion here; INTERFACES.md "Tests, t
 
 from __future__ import annotations
 
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.rules import Rule, RuleError, parse
+from tests.fuzz.hang import HANG_SECONDS, hang_detector
 from tests.fuzz.strategies import CORPUS, graph_users, rule_texts
 
-HANG_SECONDS = 2.0
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Hang(AssertionError):
-    pass
-
-
-@contextmanager
-def hang_detector(what: str) -> Iterator[None]:
-    """Interrupt (SIGALRM, main thread) instead of blocking the suite when a call loops."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise Hang(f"still running after {HANG_SECONDS}s: {what[:160]!r}")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def parse_bounded(text: str) -> Rule | None:

@@ -22,9 +22,11 @@ bench/bench_faults.py (many seeds, figures).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -360,6 +362,10 @@ class Edits:
             self._manager(uid, rng.choice([CEO, CEO, None, rng.choice(live)]))
         self.count += 1
 
+    def close(self) -> None:
+        """The edits are over; the states they made stay readable."""
+        self.http.close()
+
     def patch(self, uid: str, **changes: Any) -> None:
         """One PATCH /users/{id}, recorded like the random edits."""
         self._patch(uid, **changes)
@@ -417,11 +423,11 @@ class Edits:
 
 
 def queue_count(stack: Stack) -> int:
-    client = QueueClient.from_connection_string(stack.connection, stack.queue)
-    try:
-        return client.get_queue_properties().approximate_message_count
-    except ResourceNotFoundError:  # not created yet: nothing was ever enqueued
-        return 0
+    with QueueClient.from_connection_string(stack.connection, stack.queue) as client:
+        try:
+            return client.get_queue_properties().approximate_message_count
+        except ResourceNotFoundError:  # not created yet: nothing was ever enqueued
+            return 0
 
 
 def wait_quiet(stack: Stack, timeout: float = 60.0) -> None:
@@ -436,23 +442,74 @@ def wait_quiet(stack: Stack, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def full_reconciliation(rules: Path) -> dict[str, Any]:
-    """`python -m reconciler apply` through the production Graph adapter."""
+APPLY_TIMEOUT = 120.0  # a hang detector: apply takes about a second (three at load 7)
+
+
+def full_reconciliation(rules: Path, graph: EmulatorServer) -> dict[str, Any]:
+    """`python -m reconciler apply` through the production Graph adapter.
+
+    Past APPLY_TIMEOUT the child gets SIGABRT, so faulthandler prints where each of its threads
+    was, and the failure says whether the emulator still answers and how long the machine
+    stalled on memory meanwhile: a VM near out-of-memory stalls every process (once, a runaway
+    fuzz input did), which is not a hang in the product.
+    """
+    started = time.time()
+    stalled = memory_stall_seconds()
+    command = ["-X", "faulthandler", "-m", "reconciler", "apply", "--rules", str(rules), "--json"]
+    child = subprocess.Popen(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "reconciler", "apply", "--rules", str(rules), "--json"],
-            cwd=ROOT,
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            timeout=120,  # a hang detector: it takes about a second
-        )
-    except subprocess.TimeoutExpired as hang:
-        tail = hang.stderr[-3000:] if isinstance(hang.stderr, str) else hang.stderr
-        raise AssertionError(f"apply hung for 120 s; its stderr ended: {tail!r}") from None
-    if done.returncode != 0:
-        raise AssertionError(f"apply exited {done.returncode}: {done.stderr[-2000:]}")
-    return json.loads(done.stdout)
+        out, err = child.communicate(timeout=APPLY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        context = hang_context(started, stalled, graph)
+        child.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack, then exits
+        try:
+            out, err = child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+        raise AssertionError(
+            f"apply hung for {APPLY_TIMEOUT:g} s ({context}); its stderr ended: {err[-6000:]}"
+        ) from None
+    if child.returncode != 0:
+        raise AssertionError(f"apply exited {child.returncode}: {err[-2000:]}")
+    return json.loads(out)
+
+
+def memory_stall_seconds() -> float | None:
+    """Seconds in which every non-idle task waited for memory since boot (Linux pressure stall
+    information); None where the kernel does not report it."""
+    try:
+        for line in Path("/proc/pressure/memory").read_text().splitlines():
+            if line.startswith("full "):
+                return int(line.rsplit("total=", 1)[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def hang_context(started: float, stalled_before: float | None, graph: EmulatorServer) -> str:
+    """When it started, the machine's load and memory stall since, whether the emulator answers:
+    enough to tell a machine-wide stall from a hang in the product."""
+    parts = [f"started {time.strftime('%H:%M:%S', time.gmtime(started))} UTC"]
+    with contextlib.suppress(OSError):
+        parts.append("load " + " ".join(Path("/proc/loadavg").read_text().split()[:3]))
+    stalled = memory_stall_seconds()
+    if stalled is not None and stalled_before is not None:
+        parts.append(f"machine stalled on memory {stalled - stalled_before:.1f} s meanwhile")
+    probe = time.monotonic()
+    try:
+        httpx.get(f"{graph.root_url}/_emulator/", timeout=5).raise_for_status()
+        parts.append(f"emulator answered in {time.monotonic() - probe:.2f} s")
+    except httpx.HTTPError as error:
+        parts.append(f"emulator did not answer: {type(error).__name__}")
+    return ", ".join(parts)
 
 
 def create_subscription(stack: Stack) -> None:
@@ -590,11 +647,12 @@ def run_scenario(
         if processes:
             processes.finish()
     finally:
+        editor.close()
         plan = stack.graph.faults()
         stack.graph.clear_faults()
     wait_quiet(stack)
     off = off_for_edited_users(rules, stack.graph.export_tenant(), editor)
-    full_reconciliation(rules)
+    full_reconciliation(rules, stack.graph)
     wait_quiet(stack)
     figures = check(rules, stack.graph.export_tenant(), stack.graph.writes(), editor)
     figures.scenarios = 1
