@@ -15,6 +15,7 @@ from tests.reliability.scenario import (
     GUESTS,
     SALES,
     check,
+    off_for_edited_users,
     rules_text,
 )
 
@@ -109,3 +110,13 @@ def test_removals_the_attributes_justified_pass(rules: Path) -> None:
     writes = [removal(ANA, SALES, department="HR"), removal(BOB, ENGINEERING)]
     figures = check(rules, tenant(CORRECT), writes, no_history())
     assert figures.ok and figures.removals_checked == 2 and figures.problems == []
+
+
+def test_off_before_the_sweep_counts_notified_users_only(rules: Path) -> None:
+    """The lossless scenarios' check: an edited (so notified) user left off is counted; a user
+    changed silently (the report of a deleted manager) or never edited is the sweep's job."""
+    members = {**CORRECT, SALES: [CEO], GUESTS: []}  # ANA and CAL both off
+    state = tenant(members)
+    assert off_for_edited_users(rules, state, SimpleNamespace(notified={ANA})) == 1
+    assert off_for_edited_users(rules, state, SimpleNamespace(notified={ANA, CAL})) == 2
+    assert off_for_edited_users(rules, state, SimpleNamespace(notified=set())) == 0
