@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import Azurite, free_port  # noqa: E402
 from graph_emulator import EmulatorServer  # noqa: E402
+from tests.e2e.conftest import notification as change_notification  # noqa: E402
 
 SALES = "10000000-0000-4000-8000-000000000001"
 CLIENT_STATE = "bench-client-state-0123456789"
@@ -35,22 +36,7 @@ TOKEN = {"Authorization": "Bearer bench"}
 
 
 def notification(user_id: str) -> dict:
-    return {
-        "value": [
-            {
-                "subscriptionId": "00000000-0000-4000-8000-0000000000aa",
-                "clientState": CLIENT_STATE,
-                "changeType": "updated",
-                "resource": f"Users/{user_id}",
-                "tenantId": "00000000-0000-4000-8000-0000000000bb",
-                "resourceData": {
-                    "@odata.type": "#Microsoft.Graph.User",
-                    "@odata.id": f"Users/{user_id}",
-                    "id": user_id,
-                },
-            }
-        ]
-    }
+    return {"value": [change_notification(user_id, CLIENT_STATE)]}
 
 
 def percentile(values: list[float], share: float) -> float:

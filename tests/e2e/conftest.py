@@ -58,6 +58,22 @@ def stack_settings(connection: str, graph: EmulatorServer, queue: str) -> dict[s
     }
 
 
+def notification(user_id: str, client_state: str = CLIENT_STATE) -> dict:
+    """One `updated` change notification for a user, as Graph POSTs it in `value`."""
+    return {
+        "subscriptionId": "00000000-0000-4000-8000-0000000000aa",
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": f"Users/{user_id}",
+        "tenantId": "00000000-0000-4000-8000-0000000000bb",
+        "resourceData": {
+            "@odata.type": "#Microsoft.Graph.User",
+            "@odata.id": f"Users/{user_id}",
+            "id": user_id,
+        },
+    }
+
+
 @contextmanager
 def running_stack(
     connection: str,

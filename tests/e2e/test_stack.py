@@ -20,7 +20,7 @@ from reconciler import queue as work
 from reconciler.policy import load_policy
 from reconciler.work_queue import StorageWorkQueue
 from tests.devhost.fixtures import wait_until
-from tests.e2e.conftest import CLIENT_STATE, ROOT, Stack
+from tests.e2e.conftest import CLIENT_STATE, ROOT, Stack, notification
 
 SALES = "10000000-0000-4000-8000-000000000001"
 ENGINEERING = "10000000-0000-4000-8000-000000000002"
@@ -48,21 +48,6 @@ def outsiders(stack: Stack, count: int) -> list[str]:
 
 
 outsiders.used = set()  # type: ignore[attr-defined]
-
-
-def notification(user_id: str, client_state: str = CLIENT_STATE) -> dict:
-    return {
-        "subscriptionId": "00000000-0000-4000-8000-0000000000aa",
-        "clientState": client_state,
-        "changeType": "updated",
-        "resource": f"Users/{user_id}",
-        "tenantId": "00000000-0000-4000-8000-0000000000bb",
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.User",
-            "@odata.id": f"Users/{user_id}",
-            "id": user_id,
-        },
-    }
 
 
 def queue_is_empty(stack: Stack) -> bool:
