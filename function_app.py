@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
+from typing import List  # noqa: UP035 (see QueueOutput below)
 
 import azure.functions as func
 
@@ -26,10 +26,15 @@ from reconciler import notify
 from reconciler import queue as work
 from reconciler.settings import Settings, SettingsError
 
-# Binding expressions (%NAME%) are resolved from settings; INTERFACES.md gives them their
-# documented default at import so an unset one never breaks indexing.
-os.environ.setdefault("USER_CHANGES_QUEUE", "user-changes")
-os.environ.setdefault("FULL_RECONCILE_SCHEDULE", "0 */30 * * * *")
+# Binding expressions (%USER_CHANGES_QUEUE%, %FULL_RECONCILE_SCHEDULE%) are resolved by the
+# Functions host from its app settings (local.settings.json Values under `func start`), never
+# from what this module could put into os.environ: the host runs in another process. So both
+# settings must be app settings; local.settings.sample.json and the README's list carry them.
+
+# The worker's indexing (azure_functions_worker 4.x, azure-functions-runtime) accepts only
+# typing generics inside func.Out: `func.Out[list[str]]` fails with "invalid non-type
+# annotation" and takes the whole app down. tests/devhost/test_worker_indexing.py guards it.
+QueueOutput = func.Out[List[str]]  # noqa: UP006
 
 app = func.FunctionApp()
 log = logging.getLogger("reconciler.webhook")
@@ -42,7 +47,7 @@ log = logging.getLogger("reconciler.webhook")
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def notifications(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+def notifications(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     """Graph change notifications: validate, enqueue the changed users' ids, answer 202.
 
     If the output binding cannot write, the host answers 500 and Graph retries.
@@ -83,7 +88,7 @@ def notifications(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpR
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def lifecycle(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+def lifecycle(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     """Graph lifecycle notifications: reauthorizationRequired queues a subscription renewal
     (never calls Graph here: the SDK stays off the 3-second path); others are logged."""
     token = req.params.get("validationToken")
@@ -214,7 +219,7 @@ async def subscription_upkeep(timer: func.TimerRequest) -> None:
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def sync_user(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+def sync_user(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     """Re-evaluate one user now (Entra cannot): enqueue it for the worker, answer 202."""
     return _enqueue_sync(req, msg, work.users_messages)
 
@@ -223,7 +228,7 @@ def sync_user(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpRespo
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def sync_group(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResponse:
+def sync_group(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     """Reconcile one group now; a group run can outlast an HTTP answer, so it is queued."""
     return _enqueue_sync(req, msg, work.group_messages)
 
@@ -232,7 +237,7 @@ def sync_group(req: func.HttpRequest, msg: func.Out[list[str]]) -> func.HttpResp
 
 
 def _enqueue_sync(
-    req: func.HttpRequest, msg: func.Out[list[str]], build: Callable[..., list[work.Message]]
+    req: func.HttpRequest, msg: QueueOutput, build: Callable[..., list[work.Message]]
 ) -> func.HttpResponse:
     correlation_id = work.new_correlation_id()
     try:
