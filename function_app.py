@@ -24,7 +24,7 @@ import azure.functions as func
 
 from reconciler import notify
 from reconciler import queue as work
-from reconciler.settings import Settings, SettingsError
+from reconciler.settings import Settings, SettingsError, webhook_client_state
 
 # Binding expressions (%USER_CHANGES_QUEUE%, %FULL_RECONCILE_SCHEDULE%) are resolved by the
 # Functions host from its app settings (local.settings.json Values under `func start`), never
@@ -58,7 +58,7 @@ def notifications(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     correlation_id = work.new_correlation_id()
     try:
         batch = notify.read_change_notifications(
-            req.get_body(), client_state=Settings.from_env().require("client_state")
+            req.get_body(), client_state=webhook_client_state()
         )
     except notify.NotificationError as error:
         return _rejected("notifications", correlation_id, error)
@@ -97,7 +97,7 @@ def lifecycle(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     correlation_id = work.new_correlation_id()
     try:
         batch = notify.read_lifecycle_notifications(
-            req.get_body(), client_state=Settings.from_env().require("client_state")
+            req.get_body(), client_state=webhook_client_state()
         )
     except notify.NotificationError as error:
         return _rejected("lifecycle", correlation_id, error)

@@ -174,5 +174,15 @@ class Settings:
         return value
 
 
+def webhook_client_state(environ: Mapping[str, str] | None = None) -> str:
+    """CLIENT_STATE alone, or the SettingsError `Settings.require` gives.
+
+    The webhooks need nothing else; parsing every setting there would let an unrelated bad
+    one (WRITE_RATE=abc) turn each change notification into a 500.
+    """
+    env = os.environ if environ is None else environ
+    return Settings(client_state=env.get("CLIENT_STATE", "")).require("client_state")
+
+
 CREDENTIALS = ("managed-identity", "default", "client-secret", "static")
 _SETTING_NAMES = {"storage_connection": "AzureWebJobsStorage"}

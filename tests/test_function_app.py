@@ -308,6 +308,22 @@ def test_missing_client_state_setting_is_a_500_naming_it_only_in_the_log(
     assert "CLIENT_STATE is not set" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WRITE_RATE", "abc"), ("GRAPH_CREDENTIAL", "bogus"), ("DRY_RUN", "maybe")],
+)
+def test_an_unrelated_bad_setting_does_not_break_the_webhooks(
+    monkeypatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    response, out = notifications(change(IDS[0]))
+    assert response.status_code == 202
+    assert out.user_ids() == [IDS[0]]
+    response, out = lifecycle_post(lifecycle_item("reauthorizationRequired"))
+    assert response.status_code == 202
+    assert out.calls == 1
+
+
 def test_log_records_never_contain_the_client_state_or_the_token(caplog) -> None:
     caplog.set_level("DEBUG")
     notifications(change(IDS[0]), change(IDS[1], "forged-guess"))
