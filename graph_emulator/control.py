@@ -15,7 +15,6 @@ GET    /_emulator/requests?since=SEQ        the request log
 DELETE /_emulator/requests                  clear the request log and counters
 GET    /_emulator/counters                  calls per method and route, batch items included
 GET    /_emulator/writes?since=SEQ          the membership write log
-DELETE /_emulator/writes                    clear it
 GET    /_emulator/notifications             {"pending": n, "value": [delivery records]}
 POST   /_emulator/subscriptions/{id}/lifecycle  {"lifecycleEvent": "reauthorizationRequired",
                                             "pauseDelivery": false}: send one now
@@ -164,11 +163,6 @@ async def write_log(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
     return Reply(200, {"value": emu.writes.since(_since(call))})
 
 
-async def clear_write_log(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
-    emu.writes.clear()
-    return NO_CONTENT
-
-
 async def notifications(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
     log = [entry for entry in emu.notifier.log if entry["seq"] > _since(call)]
     return Reply(200, {"pending": emu.notifier.pending(), "value": log})
@@ -217,7 +211,6 @@ for _method, _template, _handler in (
     ("DELETE", "/requests", clear_request_log),
     ("GET", "/counters", counters),
     ("GET", "/writes", write_log),
-    ("DELETE", "/writes", clear_write_log),
     ("GET", "/notifications", notifications),
     ("POST", "/subscriptions/{id}/lifecycle", lifecycle),
     ("GET", "/clock", get_clock),

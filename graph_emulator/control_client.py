@@ -136,9 +136,6 @@ class ControlClient:
     def writes(self, since: int = 0) -> list[dict[str, Any]]:
         return self._request("GET", f"/writes?since={since}")["value"]
 
-    def clear_writes(self) -> None:
-        self._request("DELETE", "/writes")
-
     def notifications(self, since: int = 0) -> dict[str, Any]:
         return self._request("GET", f"/notifications?since={since}")
 

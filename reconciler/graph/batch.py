@@ -56,7 +56,6 @@ async def send_batch(
             if item is None:
                 continue
             if result.status in RETRYABLE_STATUS and attempt < transport.policy.attempts:
-                transport.throttled += result.status == 429
                 retry.append(item)
                 delay = max(delay, transport.policy.delay(attempt, headers.get("retry-after")))
             else:

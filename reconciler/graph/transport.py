@@ -142,7 +142,6 @@ class GraphTransport:
         self.pacer = pacer
         self.sleep = sleep
         self.counts: Counter[str] = Counter()
-        self.throttled = 0
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base_url}{path}"
@@ -164,8 +163,6 @@ class GraphTransport:
                 continue
             if response.status not in RETRYABLE_STATUS:
                 return response
-            if response.status == 429:
-                self.throttled += 1
             last = response.describe()
             if attempt < self.policy.attempts:
                 await self.sleep(self.policy.delay(attempt, response.headers.get("retry-after")))

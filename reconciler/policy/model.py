@@ -78,10 +78,6 @@ class Policy:
         return tuple(p for p in self.problems if p.is_error)
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if not p.is_error)
-
-    @property
     def ok(self) -> bool:
         return not self.errors
 
