@@ -22,10 +22,17 @@ GET    /_emulator/clock                     the emulator's time
 POST   /_emulator/clock                     {"advanceSeconds": N}: move it forward
 PATCH  /_emulator/users/{id}                change any property as the source of authority
                                             would (no Graph checks); sends `updated`
+GET    /_emulator/delta                     /users/delta state: change sequence, tokens issued,
+                                            expiry marks, lifetime
+POST   /_emulator/delta/expire              expire delta and skip tokens: {} all issued so far,
+                                            {"issuedBefore": ISO-8601} or {"olderThanSeconds": N}
+                                            those issued before then; later calls with them get
+                                            syncStateNotFound (410 Gone, or deltaExpiredStatus)
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from graph_emulator import generator
@@ -34,7 +41,7 @@ from graph_emulator.errors import GraphError
 from graph_emulator.faults import FaultPlanError
 from graph_emulator.routing import Router
 from graph_emulator.settings import SettingsError
-from graph_emulator.subscriptions import format_datetime
+from graph_emulator.subscriptions import format_datetime, parse_datetime
 from graph_emulator.tenant_document import TenantDocument, TenantFileError
 
 if TYPE_CHECKING:
@@ -194,6 +201,48 @@ async def patch_user(emu: Emulator, call: Call, params: dict[str, str]) -> Reply
     return Reply(200, user)
 
 
+def _delta_state(emu: Emulator) -> dict[str, Any]:
+    tokens = emu.delta_tokens
+    before = tokens.expired_before
+    return {
+        "sequence": emu.directory.changes.sequence,
+        "trackedUsers": len(emu.directory.changes.tracks),
+        "indexEntries": emu.directory.changes.index_size,
+        "tokensIssued": tokens.serial,
+        "expiredThroughToken": tokens.expired_through,
+        "expiredBefore": None
+        if before is None
+        else format_datetime(datetime.fromtimestamp(before, UTC)),
+        "lifetimeSeconds": emu.settings.delta_token_lifetime,
+    }
+
+
+async def delta_state(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
+    return Reply(200, _delta_state(emu))
+
+
+async def expire_delta_tokens(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
+    body = _body(call)
+    unknown = sorted(set(body) - {"issuedBefore", "olderThanSeconds"})
+    if unknown or len(body) > 1:
+        raise _bad("give {} (all tokens), or one of issuedBefore (ISO-8601), olderThanSeconds")
+    before: datetime | None = None
+    if "issuedBefore" in body:
+        try:
+            before = parse_datetime(body["issuedBefore"])
+        except ValueError:
+            raise _bad(
+                "issuedBefore must be ISO-8601 with a zone, e.g. 2025-04-01T12:00:00Z"
+            ) from None
+    elif "olderThanSeconds" in body:
+        seconds = body["olderThanSeconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise _bad("olderThanSeconds must be a number of seconds, zero or more")
+        before = emu.clock.now() - timedelta(seconds=seconds)
+    emu.delta_tokens.expire(None if before is None else before.timestamp())
+    return Reply(200, _delta_state(emu))
+
+
 CONTROL = Router()
 for _method, _template, _handler in (
     ("GET", "/", info),
@@ -216,6 +265,8 @@ for _method, _template, _handler in (
     ("GET", "/clock", get_clock),
     ("POST", "/clock", advance_clock),
     ("PATCH", "/users/{id}", patch_user),
+    ("GET", "/delta", delta_state),
+    ("POST", "/delta/expire", expire_delta_tokens),
 ):
     CONTROL.add(_method, _template)(_handler)
 

@@ -122,6 +122,20 @@ class ControlClient:
             {"lifecycleEvent": event, "pauseDelivery": pause_delivery},
         )
 
+    def expire_delta_tokens(
+        self, *, issued_before: str | None = None, older_than_seconds: float | None = None
+    ) -> dict[str, Any]:
+        """Expire /users/delta tokens: all issued so far, or those issued before a point."""
+        body: dict[str, Any] = {}
+        if issued_before is not None:
+            body["issuedBefore"] = issued_before
+        if older_than_seconds is not None:
+            body["olderThanSeconds"] = older_than_seconds
+        return self._request("POST", "/delta/expire", body)
+
+    def delta_state(self) -> dict[str, Any]:
+        return self._request("GET", "/delta")
+
     # ----- observation -----------------------------------------------------------------------
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graph_emulator import errors, schema
+from graph_emulator.change_log import ChangeLog
 from graph_emulator.errors import GraphError
 from graph_emulator.tenant_document import TenantDocument
 
@@ -103,6 +104,7 @@ class Directory:
         }
         self.sorted_users = SortedIds(self.users)
         self.sorted_groups = SortedIds(self.groups)
+        self.changes = ChangeLog()  # what `/users/delta` reads; a new directory starts afresh
 
     # ----- export -------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class Directory:
         self.users[user["id"]] = user
         self.upns[upn.lower()] = user["id"]
         self.sorted_users.invalidate()
+        self.changes.created(user["id"])
         return user
 
     def update_user(
@@ -231,6 +234,10 @@ class Directory:
             self.upns.pop(str(old_upn).lower(), None)
             self.upns[str(new_upn).lower()] = current["id"]
         self.users[current["id"]] = updated
+        self.changes.updated(
+            current["id"],
+            (k for k in updated.keys() | current.keys() if updated.get(k) != current.get(k)),
+        )
         return updated
 
     def _check_user_properties(self, properties: dict[str, Any]) -> None:
@@ -280,6 +287,7 @@ class Directory:
         self.sorted_users.invalidate()
         deleted = DeletedUser({**user, "deletedDateTime": _now_iso()}, manager_id, group_ids)
         self.deleted[user_id] = deleted
+        self.changes.removed(user_id, "changed")  # Graph's reason for a restorable deletion
         return deleted
 
     def restore_user(self, user_id: str) -> dict[str, Any]:
@@ -295,12 +303,14 @@ class Directory:
         for group_id in deleted.group_ids:
             if group_id in self.groups:
                 self._link_member(group_id, user_id)
+        self.changes.restored(user_id)
         return user
 
     def hard_delete(self, object_id: str) -> DeletedUser:
         deleted = self.deleted.pop(object_id, None)
         if deleted is None:
             raise errors.not_found(object_id)
+        self.changes.removed(object_id, "deleted")
         return deleted
 
     # ----- managers -----------------------------------------------------------------------

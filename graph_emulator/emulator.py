@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from graph_emulator import errors, generator
 from graph_emulator.calls import Call, Reply
 from graph_emulator.clock import Clock
+from graph_emulator.delta_tokens import DeltaTokens
 from graph_emulator.directory import Directory
 from graph_emulator.errors import GraphError
 from graph_emulator.faults import FaultPlan, FaultRule
@@ -71,6 +72,7 @@ class Emulator:
         self.faults = FaultPlan()
         self.quota = WriteQuota()
         self.subscriptions = SubscriptionStore()
+        self.delta_tokens = DeltaTokens()
         self.notifier = Notifier(lambda: self.settings, self.faults, self._subscription_is_live)
         self.batch_rng = random.Random(source.seed)
         self._sequence = time.time_ns() // 100
@@ -87,6 +89,7 @@ class Emulator:
         self.faults.clear()
         self.quota.clear()
         self.subscriptions.clear()
+        self.delta_tokens = DeltaTokens()  # the new directory's change log has a new epoch too
         self.clock.reset()
         self.batch_rng = random.Random(self.source.seed)
 

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from graph_emulator.delta_tokens import GRAPH_LIFETIME_SECONDS
+
 # JSON name -> field name; the control API speaks camelCase like Graph.
 _JSON_NAMES = {
     "writeQuota": "write_quota",
@@ -19,6 +21,8 @@ _JSON_NAMES = {
     "notificationMaxPerPost": "notification_max_per_post",
     "validationTimeoutSeconds": "validation_timeout",
     "batchResponseOrder": "batch_response_order",
+    "deltaTokenLifetimeSeconds": "delta_token_lifetime",
+    "deltaExpiredStatus": "delta_expired_status",
 }
 
 
@@ -41,6 +45,10 @@ class Settings:
     notification_max_per_post: int = 100
     validation_timeout: float = 10.0
     batch_response_order: str = "shuffled"  # or "request"
+    # Seconds on the emulator clock before a delta or skip token expires; None = never.
+    delta_token_lifetime: float | None = GRAPH_LIFETIME_SECONDS
+    # Graph's docs answer an expired token with 410 Gone; a 2020 Microsoft blog reports 400.
+    delta_expired_status: int = 410
 
     def __post_init__(self) -> None:
         if self.retry_after_format not in ("integer", "decimal"):
@@ -53,6 +61,10 @@ class Settings:
             raise SettingsError("windows and timeouts must be positive")
         if self.notification_retries < 0 or self.notification_max_per_post < 1:
             raise SettingsError("notificationRetries >= 0 and notificationMaxPerPost >= 1")
+        if self.delta_token_lifetime is not None and self.delta_token_lifetime <= 0:
+            raise SettingsError("deltaTokenLifetimeSeconds must be positive, or null for never")
+        if self.delta_expired_status not in (400, 410):
+            raise SettingsError("deltaExpiredStatus must be 410 or 400")
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, field) for name, field in _JSON_NAMES.items()}

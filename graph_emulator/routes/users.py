@@ -28,7 +28,6 @@ def register(router: Router) -> None:
     router.add("GET", "/users")(list_users)
     router.add("POST", "/users")(create_user)
     router.add("GET", "/users/$count")(count_users)
-    router.add("GET", "/users/delta")(delta_not_implemented)
     router.add("GET", "/users/{id}")(get_user)
     router.add("PATCH", "/users/{id}")(update_user)
     router.add("DELETE", "/users/{id}")(delete_user)
@@ -58,11 +57,6 @@ async def list_users(emu: Emulator, call: Call, params: dict[str, str]) -> Reply
 
 async def count_users(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
     return count_reply(call, len(emu.directory.users))
-
-
-async def delta_not_implemented(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
-    # An emulator limit: nothing consumes delta yet (INTERFACES.md), so it is not served.
-    raise GraphError(501, "NotImplemented", "The emulator does not implement /users/delta yet.")
 
 
 async def get_user(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:

@@ -308,7 +308,3 @@ def test_client_request_id_is_echoed(api: Api) -> None:
     response = api.get("/users/nope", headers={"client-request-id": "abc-123"})
     assert response.headers["client-request-id"] == "abc-123"
     assert response.json()["error"]["innerError"]["client-request-id"] == "abc-123"
-
-
-def test_delta_is_not_served_yet(api: Api) -> None:
-    assert_graph_error(api.get("/users/delta"), 501, "NotImplemented")

@@ -1,0 +1,240 @@
+"""`GET /users/delta`: rounds of change tracking over users, as Graph answers them (facts §5).
+
+A round starts with `GET /users/delta[?$select=...]` and pages on through `@odata.nextLink`
+(`$skiptoken`) until a page carries `@odata.deltaLink` (`$deltatoken`); calling that link later
+starts the next round, which reports only what changed since. The shapes follow Microsoft's
+user-delta page:
+
+- initial round: every current user with the selected (or default) properties, nulls included;
+- later rounds, an updated user: `id` and every selected property that has a value, plus the
+  changed ones even when they became null; never-set properties are left out. With
+  `Prefer: return=minimal`, only `id` and the changed selected properties;
+- a user created or restored since: `id` and every selected property that has a value;
+- a deleted user: `{"id", "@removed": {"reason": "changed"}}` when it can be restored (soft
+  delete), `"deleted"` when it is gone for good;
+- only selected properties are tracked: a change to an unselected one does not return the user.
+  Without `$select`, every property is tracked and the default ones are returned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graph_emulator import odata
+from graph_emulator.calls import Call, Reply
+from graph_emulator.change_log import UserTrack
+from graph_emulator.delta_tokens import DeltaState, DeltaTokens, bad_token
+from graph_emulator.errors import GraphError
+from graph_emulator.routing import Router
+from graph_emulator.shapes import user_projector
+
+if TYPE_CHECKING:
+    from graph_emulator.directory import Directory
+    from graph_emulator.emulator import Emulator
+
+# Graph: "$expand, $top and $orderby are not supported" on user delta; the others are not
+# served here. The status and code of Graph's answer are not documented: made up.
+_UNSUPPORTED = ("top", "expand", "orderby", "search", "skip", "count", "filter")
+_EXPIRED_MESSAGE = (
+    "The sync state generation is not found. The delta token is expired and data must be "
+    "synchronized again."
+)
+
+
+def register(router: Router) -> None:
+    # `/delta` is short for `/microsoft.graph.delta`; the SDK calls `/users/delta()`.
+    for template in (
+        "/users/delta",
+        "/users/delta()",
+        "/users/microsoft.graph.delta",
+        "/users/microsoft.graph.delta()",
+    ):
+        router.add("GET", template)(users_delta)
+
+
+class Preferences:
+    """The `Prefer` header's two delta preferences: `return=minimal` and `odata.maxpagesize`."""
+
+    def __init__(self, header: str | None) -> None:
+        self.minimal = False
+        self.page_size: int | None = None
+        for part in (header or "").split(","):
+            name, _, value = part.strip().partition("=")
+            name, value = name.strip().lower(), value.strip().strip('"')
+            if name == "return":
+                self.minimal = value.lower() == "minimal"
+            elif name == "odata.maxpagesize":
+                if not value.isdigit() or int(value) < 1:
+                    raise GraphError(
+                        400,
+                        "BadRequest",  # made up: Graph's answer to a bad page size preference
+                        f"Invalid Prefer odata.maxpagesize '{value}': use a positive integer.",
+                    )
+                self.page_size = min(int(value), odata.MAX_PAGE)
+
+    def applied(self, later_round: bool) -> dict[str, str]:
+        applied = []
+        if self.minimal and later_round:
+            applied.append("return=minimal")
+        if self.page_size is not None:
+            applied.append(f"odata.maxpagesize={self.page_size}")
+        return {"Preference-Applied": ", ".join(applied)} if applied else {}
+
+
+async def users_delta(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
+    directory = emu.directory
+    for option in _UNSUPPORTED:
+        if call.option(option) is not None:
+            raise GraphError(
+                400,
+                "Request_UnsupportedQuery",
+                f"${option} is not supported on /users/delta by the emulator.",  # made up
+            )
+    prefer = Preferences(call.headers.get("prefer"))
+    state = _starting_state(emu, call)
+    if state is None:  # $deltatoken=latest: "sync from now", a deltaLink and no data
+        select = odata.parse_select(call.option("select"), directory.user_schema)
+        fresh = DeltaState("delta", directory.changes.epoch, directory.changes.sequence, select)
+        return Reply(200, _body(emu, fresh, "@odata.deltaLink", fresh, []))
+    top = prefer.page_size or odata.DEFAULT_PAGE
+    if state.kind == "initial":
+        link, items = _initial_page(directory, state, top)
+    else:
+        link, items = _changes_page(directory, state, top, minimal=prefer.minimal)
+    name = "@odata.nextLink" if link.kind != "delta" else "@odata.deltaLink"
+    body = _body(emu, state, name, link, items)
+    return Reply(200, body, prefer.applied(later_round=state.kind == "changes"))
+
+
+def _starting_state(emu: Emulator, call: Call) -> DeltaState | None:
+    """Where this request resumes; None for `$deltatoken=latest`."""
+    changes = emu.directory.changes
+    delta_token, skip_token = call.option("deltatoken"), call.option("skiptoken")
+    if delta_token is not None and skip_token is not None:
+        raise bad_token("a request carries either $deltatoken or $skiptoken, not both")
+    select_text = call.option("select")
+    if delta_token is not None and delta_token.lower() == "latest":
+        return None
+    if not delta_token and not skip_token:  # an empty $deltatoken is Graph's "start over" link
+        select = odata.parse_select(select_text, emu.directory.user_schema)
+        return DeltaState("initial", changes.epoch, changes.sequence, select)
+    option, token = ("deltatoken", delta_token) if delta_token else ("skiptoken", skip_token)
+    state = DeltaTokens.read(str(token), option)
+    now = emu.clock.now().timestamp()
+    if state.epoch != changes.epoch or emu.delta_tokens.is_expired(
+        state, now, emu.settings.delta_token_lifetime
+    ):
+        raise _sync_state_not_found(emu, state.select)
+    if select_text is not None and (
+        odata.parse_select(select_text, emu.directory.user_schema) != state.select
+    ):
+        # Graph: "subsequent requests can't be modified"; the token carries the $select.
+        raise bad_token("$select cannot change within a round; the token already carries it")
+    if state.kind == "delta":
+        return DeltaState("changes", state.epoch, state.since, state.select, after_seq=state.since)
+    return state
+
+
+def _sync_state_not_found(emu: Emulator, select: tuple[str, ...] | None) -> GraphError:
+    """Graph's answer to an expired token: `syncStateNotFound`; 410 adds where to start over."""
+    status = emu.settings.delta_expired_status
+    headers = {}
+    if status == 410:
+        query = "$deltatoken=" + (f"&$select={','.join(select)}" if select else "")
+        headers["Location"] = f"{emu.base_url}/users/delta?{query}"
+    return GraphError(status, "syncStateNotFound", _EXPIRED_MESSAGE, headers=headers)
+
+
+def _initial_page(
+    directory: Directory, state: DeltaState, top: int
+) -> tuple[DeltaState, list[dict[str, Any]]]:
+    """Current users by id; the round's deltaLink resumes from the change number it began at."""
+    page = odata.take_page(
+        directory.sorted_users.after(state.after_id), directory.users.get, top, None
+    )
+    project = user_projector(directory, state.select, None)
+    items = [_with_id(project(user), user["id"]) for user in page.items]
+    if page.last_id is not None:
+        return DeltaState("initial", state.epoch, state.since, state.select, page.last_id), items
+    return DeltaState("delta", state.epoch, state.since, state.select), items
+
+
+def _changes_page(
+    directory: Directory, state: DeltaState, top: int, *, minimal: bool
+) -> tuple[DeltaState, list[dict[str, Any]]]:
+    """Changed users in change order, resuming after `state.after_seq`.
+
+    When nothing is left, every change numbered up to the current sequence has been seen (a user
+    changed again meanwhile moved behind the cursor and was met again), so the deltaLink can
+    resume from there.
+    """
+    shape = _ChangeShaper(directory, state, minimal=minimal)
+    items: list[dict[str, Any]] = []
+    cursor = state.after_seq
+    for track in directory.changes.after(state.after_seq):
+        item = shape(track)
+        if item is None:
+            if len(items) < top:
+                cursor = track.seq  # nothing to say about it: later pages need not look again
+            continue
+        if len(items) == top:
+            return DeltaState(
+                "changes", state.epoch, state.since, state.select, after_seq=cursor
+            ), items
+        items.append(item)
+        cursor = track.seq
+    return DeltaState("delta", state.epoch, directory.changes.sequence, state.select), items
+
+
+class _ChangeShaper:
+    """One changed user as a later round reports it, or None when nothing tracked changed."""
+
+    def __init__(self, directory: Directory, state: DeltaState, *, minimal: bool) -> None:
+        self.users = directory.users
+        self.since = state.since
+        self.minimal = minimal
+        self.tracked = None if state.select is None else frozenset(state.select)
+        self.returned = state.select or directory.user_schema.defaults
+        self.project = user_projector(directory, state.select, None)
+
+    def __call__(self, track: UserTrack) -> dict[str, Any] | None:
+        if track.removed is not None:
+            return {"id": track.user_id, "@removed": {"reason": track.removed}}
+        user = self.users.get(track.user_id)
+        if user is None:  # cannot happen while the log and the directory agree
+            return None
+        shaped = self.project(user)
+        if track.appeared > self.since:
+            keep = {name for name in self.returned if user.get(name) is not None}
+        else:
+            changed = track.changed_since(self.since)
+            if self.tracked is not None:
+                changed &= self.tracked
+            if not changed:
+                return None
+            keep = set(changed)
+            if not self.minimal:
+                keep |= {name for name in self.returned if user.get(name) is not None}
+        item = {name: shaped[name] for name in self.returned if name in keep}
+        return _with_id(item, user["id"])
+
+
+def _with_id(item: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """Graph: "the id property is always returned", selected or not."""
+    return item if "id" in item else {"id": user_id, **item}
+
+
+def _body(
+    emu: Emulator,
+    state: DeltaState,
+    link_name: str,
+    link: DeltaState,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    token = emu.delta_tokens.issue(link, emu.clock.now().timestamp())
+    option = "$deltatoken" if link.kind == "delta" else "$skiptoken"
+    return {
+        "@odata.context": odata.context_url(emu.base_url, "users", state.select),
+        link_name: f"{emu.base_url}/users/delta?{option}={token}",
+        "value": items,
+    }
