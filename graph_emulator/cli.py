@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from graph_emulator import control
+from graph_emulator.delta_tokens import GRAPH_LIFETIME_SECONDS
 from graph_emulator.server import EmulatorServer, tenant_source
 from graph_emulator.settings import Settings
 from graph_emulator.tenant_document import TenantFileError
@@ -18,8 +19,8 @@ from graph_emulator.tenant_document import TenantFileError
 DESCRIPTION = """\
 A local Microsoft Graph (v1.0) for tests, benchmarks and the demo. It serves users, groups,
 group members (list, $ref add/remove, members@odata.bind), $batch, subscriptions on users with
-the validation handshake, and change notifications, with Graph's paging, $select, error bodies
-and refusals. Any bearer token is accepted; a request without one gets Graph's 401.
+the validation handshake, change notifications and /users/delta, with Graph's paging, $select,
+error bodies and refusals. Any bearer token is accepted; a request without one gets Graph's 401.
 
 The first line on stdout is exactly:
   Graph emulator listening on http://HOST:PORT/v1.0
@@ -37,6 +38,18 @@ tenant:
 webhooks:
   notificationUrl and lifecycleNotificationUrl must be on loopback (http is fine there); the
   emulator never contacts another host.
+
+delta (GET /users/delta):
+  an initial round lists every user (paged: @odata.nextLink with $skiptoken, 100 a page or
+  Prefer: odata.maxpagesize=N) and ends with @odata.deltaLink ($deltatoken); $select rides in
+  the tokens. A later round from that link reports users changed since: id plus the selected
+  properties that have values (Prefer: return=minimal: only the changed ones), new and
+  restored users whole, deleted users as {{"id", "@removed": {{"reason": "changed"|"deleted"}}}}
+  (soft | hard delete). Only selected properties are tracked; without $select all are.
+  $deltatoken=latest gives a deltaLink and no data. Expired tokens (after
+  --delta-token-lifetime on the emulator clock, after POST /_emulator/delta/expire, or from
+  before a reset) get syncStateNotFound with 410 Gone and a Location to start over
+  (--delta-expired-status 400: the status a 2020 Microsoft blog reports). Damaged tokens: 400.
 
 control API (emulator-only, no token; JSON in and out):
 {control.__doc__.split(chr(10), 2)[2]}
@@ -61,7 +74,8 @@ settings (PATCH /_emulator/settings; the flags above set them at start):
 
 in-process (tests): from graph_emulator import EmulatorServer; see docs/graph-emulator.md.
 
-not served yet: /users/delta (501), $orderby, $search, groups subscriptions.
+not served yet: $orderby, $search, groups subscriptions; on /users/delta: $filter,
+$select=manager (manager@delta), groups/delta.
 """
 
 
@@ -127,7 +141,34 @@ def parser() -> argparse.ArgumentParser:
         default="shuffled",
         help="order of $batch responses (default shuffled: clients must match by id)",
     )
+    p.add_argument(
+        "--delta-token-lifetime",
+        type=_lifetime,
+        default=GRAPH_LIFETIME_SECONDS,
+        metavar="SECONDS",
+        help="age at which /users/delta tokens expire, on the emulator clock; 'never' turns "
+        "it off (default 604800: Graph's seven days)",
+    )
+    p.add_argument(
+        "--delta-expired-status",
+        type=int,
+        choices=(410, 400),
+        default=410,
+        help="status of syncStateNotFound for an expired delta token (default 410)",
+    )
     return p
+
+
+def _lifetime(text: str) -> float | None:
+    if text.lower() == "never":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("use a positive number of seconds, or 'never'")
+    return seconds
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -142,6 +183,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         notification_retry_delay=args.notification_retry_delay,
         notification_timeout=args.notification_timeout,
         batch_response_order=args.batch_order,
+        delta_token_lifetime=args.delta_token_lifetime,
+        delta_expired_status=args.delta_expired_status,
     )
 
 

@@ -12,7 +12,7 @@ from msgraph import GraphServiceClient
 from msgraph.generated.models.user import User
 from msgraph.generated.users.delta.delta_request_builder import DeltaRequestBuilder
 
-from graph_emulator import ControlError, EmulatorServer
+from graph_emulator import ControlError, EmulatorServer, cli
 from tests.conftest import EMULATOR_USERS as USERS
 from tests.graph_emulator.graph_api import Api, assert_graph_error
 from tests.graph_emulator.test_sdk import StaticToken
@@ -345,6 +345,22 @@ def test_control_api_reports_the_change_sequence(api: Api, graph: EmulatorServer
     with pytest.raises(ControlError) as bad:
         graph.expire_delta_tokens(issued_before="2025-01-01T00:00:00Z", older_than_seconds=1)
     assert bad.value.status == 400
+
+
+def test_cli_sets_the_lifetime_and_status_and_documents_delta(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--delta-token-lifetime", "never", "--delta-expired-status", "400"]
+    settings = cli.settings_from(cli.parser().parse_args(args))
+    assert (settings.delta_token_lifetime, settings.delta_expired_status) == (None, 400)
+    default = cli.settings_from(cli.parser().parse_args([]))
+    assert (default.delta_token_lifetime, default.delta_expired_status) == (604800, 410)
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["--delta-token-lifetime", "-5"])
+    assert "positive number of seconds" in capsys.readouterr().err
+    help_text = cli.parser().format_help()
+    for text in ("/_emulator/delta/expire", "return=minimal", "syncStateNotFound", "@removed"):
+        assert text in help_text
 
 
 # ----- through the SDK --------------------------------------------------------------------------
