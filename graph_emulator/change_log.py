@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 _COMPACT_SLACK = 1024
+MANAGER = "manager"  # a relationship that delta tracks like a property (`$select=manager`)
 
 
 @dataclass(slots=True)
@@ -26,6 +27,7 @@ class UserTrack:
     appeared: int = 0  # created or restored at this number (0: part of the loaded tenant)
     removed: str | None = None  # None, "changed" (soft-deleted) or "deleted" (hard-deleted)
     properties: dict[str, int] = field(default_factory=dict)  # name -> last change number
+    manager_removed: str | None = None  # the manager the latest manager change took away
 
     def changed_since(self, since: int) -> set[str]:
         return {name for name, seq in self.properties.items() if seq > since}
@@ -59,6 +61,12 @@ class ChangeLog:
         track = self._next(user_id)
         for name in names:
             track.properties[name] = track.seq
+
+    def manager_changed(self, user_id: str, *, removed: str | None) -> None:
+        """A new manager (`removed=None`), or none any more (`removed` names the old one)."""
+        track = self._next(user_id)
+        track.properties[MANAGER] = track.seq
+        track.manager_removed = removed
 
     def removed(self, user_id: str, reason: str) -> None:
         self._next(user_id).removed = reason

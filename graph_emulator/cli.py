@@ -45,7 +45,8 @@ delta (GET /users/delta):
   the tokens. A later round from that link reports users changed since: id plus the selected
   properties that have values (Prefer: return=minimal: only the changed ones), new and
   restored users whole, deleted users as {{"id", "@removed": {{"reason": "changed"|"deleted"}}}}
-  (soft | hard delete). Only selected properties are tracked; without $select all are.
+  (soft | hard delete). Only selected properties are tracked; without $select all are;
+  $select=manager adds manager@delta.
   $deltatoken=latest gives a deltaLink and no data. Expired tokens (after
   --delta-token-lifetime on the emulator clock, after POST /_emulator/delta/expire, or from
   before a reset) get syncStateNotFound with 410 Gone and a Location to start over
@@ -75,7 +76,7 @@ settings (PATCH /_emulator/settings; the flags above set them at start):
 in-process (tests): from graph_emulator import EmulatorServer; see docs/graph-emulator.md.
 
 not served yet: $orderby, $search, groups subscriptions; on /users/delta: $filter,
-$select=manager (manager@delta), groups/delta.
+groups/delta.
 """
 
 

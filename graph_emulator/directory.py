@@ -282,6 +282,7 @@ class Directory:
             self._unlink_manager(user_id)
         for report_id in list(self.reports.get(user_id, ())):
             self._unlink_manager(report_id)
+            self.changes.manager_changed(report_id, removed=user_id)
         del self.users[user_id]
         self.upns.pop(str(user.get("userPrincipalName", "")).lower(), None)
         self.sorted_users.invalidate()
@@ -322,14 +323,18 @@ class Directory:
         if manager_id == user_id:
             # Made up: Graph refuses a self-reference but its wording is not documented.
             raise GraphError(400, "Request_BadRequest", "A user cannot be their own manager.")
+        if self.managers.get(user_id) == manager_id:
+            return  # the same manager again: nothing changes
         if user_id in self.managers:
             self._unlink_manager(user_id)
         self._link_manager(user_id, manager_id)
+        self.changes.manager_changed(user_id, removed=None)
 
     def remove_manager(self, user_id: str) -> None:
         user_id = self.user(user_id)["id"]
         if user_id not in self.managers:
             raise errors.not_found("manager")
+        self.changes.manager_changed(user_id, removed=self.managers[user_id])
         self._unlink_manager(user_id)
 
     def _link_manager(self, user_id: str, manager_id: str) -> None:

@@ -13,16 +13,18 @@ user-delta page:
 - a deleted user: `{"id", "@removed": {"reason": "changed"}}` when it can be restored (soft
   delete), `"deleted"` when it is gone for good;
 - only selected properties are tracked: a change to an unselected one does not return the user.
-  Without `$select`, every property is tracked and the default ones are returned.
+  Without `$select`, every property is tracked and the default ones are returned;
+- `$select=manager` also tracks the manager, as `manager@delta`: `[{"@odata.type", "id"}]`, or
+  the manager taken away with `"@removed": {"reason": "deleted"}`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graph_emulator import odata
+from graph_emulator import odata, schema
 from graph_emulator.calls import Call, Reply
-from graph_emulator.change_log import UserTrack
+from graph_emulator.change_log import MANAGER, UserTrack
 from graph_emulator.delta_tokens import DeltaState, DeltaTokens, bad_token
 from graph_emulator.errors import GraphError
 from graph_emulator.routing import Router
@@ -31,6 +33,8 @@ from graph_emulator.shapes import user_projector
 if TYPE_CHECKING:
     from graph_emulator.directory import Directory
     from graph_emulator.emulator import Emulator
+
+USER_TYPE = schema.ODATA_TYPES["user"]
 
 # Graph: "$expand, $top and $orderby are not supported" on user delta; the others are not
 # served here. The status and code of Graph's answer are not documented: made up.
@@ -93,7 +97,7 @@ async def users_delta(emu: Emulator, call: Call, params: dict[str, str]) -> Repl
     prefer = Preferences(call.headers.get("prefer"))
     state = _starting_state(emu, call)
     if state is None:  # $deltatoken=latest: "sync from now", a deltaLink and no data
-        select = odata.parse_select(call.option("select"), directory.user_schema)
+        select = _parse_select(call.option("select"), directory)
         fresh = DeltaState("delta", directory.changes.epoch, directory.changes.sequence, select)
         return Reply(200, _body(emu, fresh, "@odata.deltaLink", fresh, []))
     top = prefer.page_size or odata.DEFAULT_PAGE
@@ -116,7 +120,7 @@ def _starting_state(emu: Emulator, call: Call) -> DeltaState | None:
     if delta_token is not None and delta_token.lower() == "latest":
         return None
     if not delta_token and not skip_token:  # an empty $deltatoken is Graph's "start over" link
-        select = odata.parse_select(select_text, emu.directory.user_schema)
+        select = _parse_select(select_text, emu.directory)
         return DeltaState("initial", changes.epoch, changes.sequence, select)
     option, token = ("deltatoken", delta_token) if delta_token else ("skiptoken", skip_token)
     state = DeltaTokens.read(str(token), option)
@@ -125,14 +129,38 @@ def _starting_state(emu: Emulator, call: Call) -> DeltaState | None:
         state, now, emu.settings.delta_token_lifetime
     ):
         raise _sync_state_not_found(emu, state.select)
-    if select_text is not None and (
-        odata.parse_select(select_text, emu.directory.user_schema) != state.select
-    ):
+    if select_text is not None and _parse_select(select_text, emu.directory) != state.select:
         # Graph: "subsequent requests can't be modified"; the token carries the $select.
         raise bad_token("$select cannot change within a round; the token already carries it")
     if state.kind == "delta":
         return DeltaState("changes", state.epoch, state.since, state.select, after_seq=state.since)
     return state
+
+
+def _parse_select(text: str | None, directory: Directory) -> tuple[str, ...] | None:
+    """`$select` as on a listing, plus `manager`, which delta tracks as a relationship."""
+    names = [name.strip() for name in (text or "").split(",")]
+    rest = [name for name in names if name.lower() != MANAGER]
+    select = odata.parse_select(",".join(rest), directory.user_schema) or ()
+    if len(rest) < len(names):
+        select += (MANAGER,)
+    return select or None
+
+
+def _shown(select: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The properties a projector shows: the selection without `manager` (at least `id`)."""
+    if select is None:
+        return None
+    return tuple(name for name in select if name != MANAGER) or ("id",)
+
+
+def _manager_delta(directory: Directory, user_id: str, removed: str | None) -> list[dict] | None:
+    manager_id = directory.managers.get(user_id)
+    if manager_id is not None:
+        return [{"@odata.type": USER_TYPE, "id": manager_id}]
+    if removed is not None:
+        return [{"@odata.type": USER_TYPE, "id": removed, "@removed": {"reason": "deleted"}}]
+    return None
 
 
 def _sync_state_not_found(emu: Emulator, select: tuple[str, ...] | None) -> GraphError:
@@ -152,8 +180,13 @@ def _initial_page(
     page = odata.take_page(
         directory.sorted_users.after(state.after_id), directory.users.get, top, None
     )
-    project = user_projector(directory, state.select, None)
+    project = user_projector(directory, _shown(state.select), None)
     items = [_with_id(project(user), user["id"]) for user in page.items]
+    if state.select is not None and MANAGER in state.select:
+        for item in items:
+            manager = _manager_delta(directory, item["id"], None)
+            if manager is not None:
+                item["manager@delta"] = manager
     if page.last_id is not None:
         return DeltaState("initial", state.epoch, state.since, state.select, page.last_id), items
     return DeltaState("delta", state.epoch, state.since, state.select), items
@@ -190,33 +223,45 @@ class _ChangeShaper:
     """One changed user as a later round reports it, or None when nothing tracked changed."""
 
     def __init__(self, directory: Directory, state: DeltaState, *, minimal: bool) -> None:
-        self.users = directory.users
+        self.directory = directory
         self.since = state.since
         self.minimal = minimal
         self.tracked = None if state.select is None else frozenset(state.select)
-        self.returned = state.select or directory.user_schema.defaults
-        self.project = user_projector(directory, state.select, None)
+        self.with_manager = self.tracked is not None and MANAGER in self.tracked
+        self.returned = _shown(state.select) or directory.user_schema.defaults
+        self.project = user_projector(directory, _shown(state.select), None)
 
     def __call__(self, track: UserTrack) -> dict[str, Any] | None:
         if track.removed is not None:
             return {"id": track.user_id, "@removed": {"reason": track.removed}}
-        user = self.users.get(track.user_id)
+        user = self.directory.users.get(track.user_id)
         if user is None:  # cannot happen while the log and the directory agree
             return None
         shaped = self.project(user)
         if track.appeared > self.since:
             keep = {name for name in self.returned if user.get(name) is not None}
+            keep.add(MANAGER)
         else:
             changed = track.changed_since(self.since)
             if self.tracked is not None:
                 changed &= self.tracked
+            else:
+                changed.discard(MANAGER)  # a relationship: tracked only when selected
             if not changed:
                 return None
             keep = set(changed)
             if not self.minimal:
                 keep |= {name for name in self.returned if user.get(name) is not None}
-        item = {name: shaped[name] for name in self.returned if name in keep}
-        return _with_id(item, user["id"])
+                keep.add(MANAGER)
+        item = _with_id({name: shaped[name] for name in self.returned if name in keep}, user["id"])
+        if self.with_manager and MANAGER in keep:
+            removed = (
+                track.manager_removed if track.properties.get(MANAGER, 0) > self.since else None
+            )
+            manager = _manager_delta(self.directory, user["id"], removed)
+            if manager is not None:
+                item["manager@delta"] = manager
+        return item
 
 
 def _with_id(item: dict[str, Any], user_id: str) -> dict[str, Any]:

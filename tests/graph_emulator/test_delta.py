@@ -12,12 +12,13 @@ from msgraph import GraphServiceClient
 from msgraph.generated.models.user import User
 from msgraph.generated.users.delta.delta_request_builder import DeltaRequestBuilder
 
-from graph_emulator import ControlError, EmulatorServer, cli
+from graph_emulator import ControlError, EmulatorServer, cli, sample
 from tests.conftest import EMULATOR_USERS as USERS
 from tests.graph_emulator.graph_api import Api, assert_graph_error
 from tests.graph_emulator.test_sdk import StaticToken
 
 SELECT = "$select=id,department,jobTitle,accountEnabled"
+USER_TYPE = "#microsoft.graph.user"
 EXPIRED = (
     "The sync state generation is not found. The delta token is expired and data must be "
     "synchronized again."
@@ -243,6 +244,46 @@ def test_a_user_changed_again_during_a_later_round_is_not_lost(api: Api) -> None
         {"id": late, "jobTitle": "Late"},
     ]
     assert run_round(api, next_link)[0] == []
+
+
+def test_select_manager_tracks_the_manager_as_manager_delta(api: Api) -> None:
+    listed = api.all_pages("/users?$select=id&$expand=manager($select=id)&$top=999")
+    user = min((u for u in listed if u.get("manager")), key=lambda u: u["id"])
+    old = user["manager"]["id"]
+    new = next(u["id"] for u in listed if u["id"] not in (old, user["id"]))
+    items, link = run_round(api, "/users/delta?$select=id,Manager")
+    by_id = {item["id"]: item for item in items}
+    assert by_id[user["id"]] == {
+        "id": user["id"],
+        "manager@delta": [{"@odata.type": USER_TYPE, "id": old}],
+    }
+    assert by_id[sample.CEO_ID] == {"id": sample.CEO_ID}  # no manager: no manager@delta
+    untracked = [delta_link(api, "$select=id,department"), delta_link(api, "")]
+    bind = {"@odata.id": f"https://graph.microsoft.com/v1.0/users/{new}"}
+    assert api.request("PUT", f"/users/{user['id']}/manager/$ref", json=bind).status_code == 204
+    changed, link = run_round(api, link, Prefer="return=minimal")
+    assert changed == [{"id": user["id"], "manager@delta": [{"@odata.type": USER_TYPE, "id": new}]}]
+    for other in untracked:  # the manager is a relationship: tracked only when selected
+        assert run_round(api, other)[0] == []
+    assert api.delete(f"/users/{user['id']}/manager/$ref").status_code == 204
+    removed, _ = run_round(api, link)
+    gone = {"@odata.type": USER_TYPE, "id": new, "@removed": {"reason": "deleted"}}
+    assert removed == [{"id": user["id"], "manager@delta": [gone]}]
+
+
+def test_deleting_a_manager_takes_it_away_from_the_reports(api: Api) -> None:
+    listed = api.all_pages("/users?$select=id&$expand=manager($select=id)&$top=999")
+    managers = {u["manager"]["id"] for u in listed if u.get("manager")} - {sample.CEO_ID}
+    manager = min(managers)
+    reports = {u["id"] for u in listed if u.get("manager", {}).get("id") == manager}
+    link = delta_link(api, "$select=id,manager")
+    assert api.delete(f"/users/{manager}").status_code == 204
+    items, _ = run_round(api, link, Prefer="return=minimal")
+    gone = {"@odata.type": USER_TYPE, "id": manager, "@removed": {"reason": "deleted"}}
+    assert {item["id"]: item for item in items} == {
+        manager: {"id": manager, "@removed": {"reason": "changed"}},
+        **{report: {"id": report, "manager@delta": [gone]} for report in reports},
+    }
 
 
 # ----- expiry and bad tokens --------------------------------------------------------------------
