@@ -99,14 +99,13 @@ async def users_delta(emu: Emulator, call: Call, params: dict[str, str]) -> Repl
     if state is None:  # $deltatoken=latest: "sync from now", a deltaLink and no data
         select = _parse_select(call.option("select"), directory)
         fresh = DeltaState("delta", directory.changes.epoch, directory.changes.sequence, select)
-        return Reply(200, _body(emu, fresh, "@odata.deltaLink", fresh, []))
+        return Reply(200, _body(emu, select, fresh, []))
     top = prefer.page_size or odata.DEFAULT_PAGE
     if state.kind == "initial":
         link, items = _initial_page(directory, state, top)
     else:
         link, items = _changes_page(directory, state, top, minimal=prefer.minimal)
-    name = "@odata.nextLink" if link.kind != "delta" else "@odata.deltaLink"
-    body = _body(emu, state, name, link, items)
+    body = _body(emu, state.select, link, items)
     return Reply(200, body, prefer.applied(later_round=state.kind == "changes"))
 
 
@@ -270,16 +269,16 @@ def _with_id(item: dict[str, Any], user_id: str) -> dict[str, Any]:
 
 
 def _body(
-    emu: Emulator,
-    state: DeltaState,
-    link_name: str,
-    link: DeltaState,
-    items: list[dict[str, Any]],
+    emu: Emulator, select: tuple[str, ...] | None, link: DeltaState, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """A page: a deltaLink when `link` ends the round, else a nextLink; never both."""
     token = emu.delta_tokens.issue(link, emu.clock.now().timestamp())
-    option = "$deltatoken" if link.kind == "delta" else "$skiptoken"
+    if link.kind == "delta":
+        name, url = "@odata.deltaLink", f"{emu.base_url}/users/delta?$deltatoken={token}"
+    else:
+        name, url = "@odata.nextLink", f"{emu.base_url}/users/delta?$skiptoken={token}"
     return {
-        "@odata.context": odata.context_url(emu.base_url, "users", state.select),
-        link_name: f"{emu.base_url}/users/delta?{option}={token}",
+        "@odata.context": odata.context_url(emu.base_url, "users", select),
+        name: url,
         "value": items,
     }
