@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +14,6 @@ from msgraph.generated.users.delta.delta_request_builder import DeltaRequestBuil
 from graph_emulator import ControlError, EmulatorServer, cli, sample
 from tests.conftest import EMULATOR_USERS as USERS
 from tests.graph_emulator.graph_api import Api, assert_graph_error
-from tests.graph_emulator.test_sdk import StaticToken
 
 SELECT = "$select=id,department,jobTitle,accountEnabled"
 USER_TYPE = "#microsoft.graph.user"
@@ -405,15 +403,6 @@ def test_cli_sets_the_lifetime_and_status_and_documents_delta(
 
 
 # ----- through the SDK --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def client(graph: EmulatorServer) -> AsyncIterator[GraphServiceClient]:
-    sdk = GraphServiceClient(
-        credentials=StaticToken(), scopes=["https://graph.microsoft.com/.default"]
-    )
-    sdk.request_adapter.base_url = graph.base_url
-    yield sdk
 
 
 async def sdk_round(client: GraphServiceClient, link: str | None) -> tuple[list[User], str]:

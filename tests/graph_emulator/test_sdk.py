@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-
 import pytest
-from azure.core.credentials import AccessToken
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphServiceClient
@@ -25,26 +21,6 @@ from graph_emulator import EmulatorServer, sample
 from tests.conftest import EMULATOR_USERS as USERS
 
 GRAPH = "https://graph.microsoft.com/v1.0"
-
-
-class StaticToken:
-    """A sync TokenCredential that always hands out the same token; the emulator takes any."""
-
-    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        return AccessToken("emulator-token", int(time.time()) + 3600)
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-async def client(graph: EmulatorServer) -> AsyncIterator[GraphServiceClient]:
-    """One client per test: a kiota client cannot outlive its event loop."""
-    sdk = GraphServiceClient(
-        credentials=StaticToken(), scopes=["https://graph.microsoft.com/.default"]
-    )
-    sdk.request_adapter.base_url = graph.base_url
-    yield sdk
 
 
 def no_retries() -> RequestConfiguration:
