@@ -46,7 +46,7 @@ delta (GET /users/delta):
   properties that have values (Prefer: return=minimal: only the changed ones), new and
   restored users whole, deleted users as {{"id", "@removed": {{"reason": "changed"|"deleted"}}}}
   (soft | hard delete). Only selected properties are tracked; without $select all are;
-  $select=manager adds manager@delta.
+  $select=manager adds manager@delta; $filter takes up to 50 "id eq '...'" joined by or.
   $deltatoken=latest gives a deltaLink and no data. Expired tokens (after
   --delta-token-lifetime on the emulator clock, after POST /_emulator/delta/expire, or from
   before a reset) get syncStateNotFound with 410 Gone and a Location to start over
@@ -75,8 +75,7 @@ settings (PATCH /_emulator/settings; the flags above set them at start):
 
 in-process (tests): from graph_emulator import EmulatorServer; see docs/graph-emulator.md.
 
-not served yet: $orderby, $search, groups subscriptions; on /users/delta: $filter,
-groups/delta.
+not served yet: $orderby, $search, groups subscriptions, groups/delta.
 """
 
 

@@ -2,9 +2,9 @@
 
 Graph encodes a round's query options into opaque tokens, so a client only follows links. Here a
 token is base64url JSON: the change log's epoch, the round's position (a change number or the
-last id of an initial round), the `$select`, and when it was issued (a serial and the emulator's
-clock). Nothing is stored per token: expiring tokens means remembering two marks, a serial and
-an instant, and comparing each token against them when it comes back.
+last id of an initial round), the `$select` and `$filter` ids, and when it was issued (a serial
+and the emulator's clock). Nothing is stored per token: expiring tokens means remembering two
+marks, a serial and an instant, and comparing each token against them when it comes back.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class DeltaState:
     after_seq: int = 0
     serial: int = 0
     issued_at: float = 0.0  # POSIX seconds on the emulator's clock
+    ids: tuple[str, ...] | None = None  # `$filter=id eq ...`: only these users
 
 
 def bad_token(detail: str) -> GraphError:
@@ -76,6 +77,8 @@ class DeltaTokens:
         }
         if state.select is not None:
             payload["sel"] = list(state.select)
+        if state.ids is not None:
+            payload["ids"] = list(state.ids)
         if state.kind == "initial":
             payload["a"] = state.after_id
         elif state.kind == "changes":
@@ -92,7 +95,7 @@ class DeltaTokens:
         try:
             payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
             kind = _KINDS[payload["k"]]
-            select = payload.get("sel")
+            select, ids = payload.get("sel"), payload.get("ids")
             state = DeltaState(
                 kind=kind,
                 epoch=str(payload["e"]),
@@ -102,6 +105,7 @@ class DeltaTokens:
                 after_seq=int(payload["a"]) if kind == "changes" else 0,
                 serial=int(payload["n"]),
                 issued_at=float(payload["t"]),
+                ids=None if ids is None else tuple(str(user_id) for user_id in ids),
             )
         except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
             raise bad_token(f"this ${option} is damaged") from None

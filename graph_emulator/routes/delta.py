@@ -20,7 +20,10 @@ user-delta page:
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from graph_emulator import odata, schema
 from graph_emulator.calls import Call, Reply
@@ -38,7 +41,10 @@ USER_TYPE = schema.ODATA_TYPES["user"]
 
 # Graph: "$expand, $top and $orderby are not supported" on user delta; the others are not
 # served here. The status and code of Graph's answer are not documented: made up.
-_UNSUPPORTED = ("top", "expand", "orderby", "search", "skip", "count", "filter")
+_UNSUPPORTED = ("top", "expand", "orderby", "search", "skip", "count")
+_OR = re.compile(r"\s+or\s+", re.IGNORECASE)
+_ID_EQ = re.compile(r"id\s+eq\s+'([^']+)'", re.IGNORECASE)
+_MAX_FILTER_IDS = 50
 _EXPIRED_MESSAGE = (
     "The sync state generation is not found. The delta token is expired and data must be "
     "synchronized again."
@@ -86,7 +92,6 @@ class Preferences:
 
 
 async def users_delta(emu: Emulator, call: Call, params: dict[str, str]) -> Reply:
-    directory = emu.directory
     for option in _UNSUPPORTED:
         if call.option(option) is not None:
             raise GraphError(
@@ -96,44 +101,52 @@ async def users_delta(emu: Emulator, call: Call, params: dict[str, str]) -> Repl
             )
     prefer = Preferences(call.headers.get("prefer"))
     state = _starting_state(emu, call)
-    if state is None:  # $deltatoken=latest: "sync from now", a deltaLink and no data
-        select = _parse_select(call.option("select"), directory)
-        fresh = DeltaState("delta", directory.changes.epoch, directory.changes.sequence, select)
-        return Reply(200, _body(emu, select, fresh, []))
     top = prefer.page_size or odata.DEFAULT_PAGE
-    if state.kind == "initial":
-        link, items = _initial_page(directory, state, top)
+    if state.kind == "delta":  # $deltatoken=latest: "sync from now", a deltaLink and no data
+        link, items = state, []
+    elif state.kind == "initial":
+        link, items = _initial_page(emu.directory, state, top)
     else:
-        link, items = _changes_page(directory, state, top, minimal=prefer.minimal)
+        link, items = _changes_page(emu.directory, state, top, minimal=prefer.minimal)
     body = _body(emu, state.select, link, items)
     return Reply(200, body, prefer.applied(later_round=state.kind == "changes"))
 
 
-def _starting_state(emu: Emulator, call: Call) -> DeltaState | None:
-    """Where this request resumes; None for `$deltatoken=latest`."""
+def _starting_state(emu: Emulator, call: Call) -> DeltaState:
+    """Where this request resumes: an initial or later round, or `delta` for "latest"."""
     changes = emu.directory.changes
     delta_token, skip_token = call.option("deltatoken"), call.option("skiptoken")
     if delta_token is not None and skip_token is not None:
         raise bad_token("a request carries either $deltatoken or $skiptoken, not both")
-    select_text = call.option("select")
     if delta_token is not None and delta_token.lower() == "latest":
-        return None
+        select, ids = _requested(call, emu.directory)
+        return DeltaState("delta", changes.epoch, changes.sequence, select, ids=ids)
     if not delta_token and not skip_token:  # an empty $deltatoken is Graph's "start over" link
-        select = _parse_select(select_text, emu.directory)
-        return DeltaState("initial", changes.epoch, changes.sequence, select)
+        select, ids = _requested(call, emu.directory)
+        return DeltaState("initial", changes.epoch, changes.sequence, select, ids=ids)
     option, token = ("deltatoken", delta_token) if delta_token else ("skiptoken", skip_token)
     state = DeltaTokens.read(str(token), option)
     now = emu.clock.now().timestamp()
     if state.epoch != changes.epoch or emu.delta_tokens.is_expired(
         state, now, emu.settings.delta_token_lifetime
     ):
-        raise _sync_state_not_found(emu, state.select)
-    if select_text is not None and _parse_select(select_text, emu.directory) != state.select:
-        # Graph: "subsequent requests can't be modified"; the token carries the $select.
-        raise bad_token("$select cannot change within a round; the token already carries it")
+        raise _sync_state_not_found(emu, state)
+    select, ids = _requested(call, emu.directory)
+    if (call.option("select") is not None and select != state.select) or (
+        call.option("filter") is not None and ids != state.ids
+    ):
+        # Graph: "subsequent requests can't be modified"; the token carries the query.
+        raise bad_token("$select and $filter cannot change within a round; the token carries them")
     if state.kind == "delta":
-        return DeltaState("changes", state.epoch, state.since, state.select, after_seq=state.since)
+        return replace(state, kind="changes", after_seq=state.since)
     return state
+
+
+def _requested(
+    call: Call, directory: Directory
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The request's own `$select` and `$filter` ids."""
+    return _parse_select(call.option("select"), directory), _parse_filter(call.option("filter"))
 
 
 def _parse_select(text: str | None, directory: Directory) -> tuple[str, ...] | None:
@@ -144,6 +157,31 @@ def _parse_select(text: str | None, directory: Directory) -> tuple[str, ...] | N
     if len(rest) < len(names):
         select += (MANAGER,)
     return select or None
+
+
+def _parse_filter(text: str | None) -> tuple[str, ...] | None:
+    """Delta's only filter: `id eq '...'` joined by `or`, at most 50 ids (Graph's limit)."""
+    if text is None or not text.strip():
+        return None
+    ids = []
+    for clause in _OR.split(text.strip()):
+        found = _ID_EQ.fullmatch(clause.strip())
+        if found is None:
+            # Graph documents the one supported form, not its answer to others: made up.
+            raise GraphError(
+                400,
+                "Request_UnsupportedQuery",
+                "On /users/delta $filter supports only id eq '{id}', joined by 'or'; "
+                f"not '{clause.strip()}'.",
+            )
+        ids.append(found.group(1))
+    if len(ids) > _MAX_FILTER_IDS:
+        raise GraphError(
+            400,
+            "Request_UnsupportedQuery",  # made up: Graph documents the limit, not the answer
+            f"$filter on /users/delta names {len(ids)} ids; the limit is {_MAX_FILTER_IDS}.",
+        )
+    return tuple(sorted(set(ids)))
 
 
 def _shown(select: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -162,12 +200,16 @@ def _manager_delta(directory: Directory, user_id: str, removed: str | None) -> l
     return None
 
 
-def _sync_state_not_found(emu: Emulator, select: tuple[str, ...] | None) -> GraphError:
+def _sync_state_not_found(emu: Emulator, state: DeltaState) -> GraphError:
     """Graph's answer to an expired token: `syncStateNotFound`; 410 adds where to start over."""
     status = emu.settings.delta_expired_status
     headers = {}
     if status == 410:
-        query = "$deltatoken=" + (f"&$select={','.join(select)}" if select else "")
+        query = "$deltatoken="
+        if state.select:
+            query += f"&$select={','.join(state.select)}"
+        if state.ids:
+            query += "&$filter=" + quote(" or ".join(f"id eq '{i}'" for i in state.ids))
         headers["Location"] = f"{emu.base_url}/users/delta?{query}"
     return GraphError(status, "syncStateNotFound", _EXPIRED_MESSAGE, headers=headers)
 
@@ -176,9 +218,11 @@ def _initial_page(
     directory: Directory, state: DeltaState, top: int
 ) -> tuple[DeltaState, list[dict[str, Any]]]:
     """Current users by id; the round's deltaLink resumes from the change number it began at."""
-    page = odata.take_page(
-        directory.sorted_users.after(state.after_id), directory.users.get, top, None
-    )
+    if state.ids is None:
+        ids = directory.sorted_users.after(state.after_id)
+    else:
+        ids = (i for i in state.ids if state.after_id is None or i > state.after_id)
+    page = odata.take_page(ids, directory.users.get, top, None)
     project = user_projector(directory, _shown(state.select), None)
     items = [_with_id(project(user), user["id"]) for user in page.items]
     if state.select is not None and MANAGER in state.select:
@@ -187,8 +231,8 @@ def _initial_page(
             if manager is not None:
                 item["manager@delta"] = manager
     if page.last_id is not None:
-        return DeltaState("initial", state.epoch, state.since, state.select, page.last_id), items
-    return DeltaState("delta", state.epoch, state.since, state.select), items
+        return replace(state, after_id=page.last_id), items
+    return replace(state, kind="delta", after_id=None), items
 
 
 def _changes_page(
@@ -210,12 +254,10 @@ def _changes_page(
                 cursor = track.seq  # nothing to say about it: later pages need not look again
             continue
         if len(items) == top:
-            return DeltaState(
-                "changes", state.epoch, state.since, state.select, after_seq=cursor
-            ), items
+            return replace(state, after_seq=cursor), items
         items.append(item)
         cursor = track.seq
-    return DeltaState("delta", state.epoch, directory.changes.sequence, state.select), items
+    return replace(state, kind="delta", since=directory.changes.sequence, after_seq=0), items
 
 
 class _ChangeShaper:
@@ -229,8 +271,11 @@ class _ChangeShaper:
         self.with_manager = self.tracked is not None and MANAGER in self.tracked
         self.returned = _shown(state.select) or directory.user_schema.defaults
         self.project = user_projector(directory, _shown(state.select), None)
+        self.ids = None if state.ids is None else frozenset(state.ids)
 
     def __call__(self, track: UserTrack) -> dict[str, Any] | None:
+        if self.ids is not None and track.user_id not in self.ids:
+            return None
         if track.removed is not None:
             return {"id": track.user_id, "@removed": {"reason": track.removed}}
         user = self.directory.users.get(track.user_id)

@@ -284,6 +284,34 @@ def test_deleting_a_manager_takes_it_away_from_the_reports(api: Api) -> None:
     }
 
 
+def test_filter_by_ids_limits_every_round_to_those_users(api: Api, graph: EmulatorServer) -> None:
+    first, second, third, outsider = (u["id"] for u in some_users(api, 4))
+    clauses = " or ".join(f"id eq '{i}'" for i in (third, first, second, "no-such-user"))
+    url = f"/users/delta?$select=id,jobTitle&$filter={clauses}"
+    items, link = run_round(api, url, Prefer="odata.maxpagesize=2")
+    assert [item["id"] for item in items] == sorted([first, second, third])
+    for user_id in (second, outsider):
+        assert api.patch(f"/users/{user_id}", {"jobTitle": "Filtered"}).status_code == 204
+    changed, _ = run_round(api, link, Prefer="return=minimal")
+    assert changed == [{"id": second, "jobTitle": "Filtered"}]
+    graph.expire_delta_tokens()
+    restart = api.get(link).headers["Location"]
+    assert query_of(restart)["$filter"] == [
+        " or ".join(f"id eq '{i}'" for i in sorted([first, second, third, "no-such-user"]))
+    ]
+
+
+def test_filters_other_than_ids_or_over_50_ids_are_refused(api: Api) -> None:
+    other = api.get("/users/delta?$filter=department eq 'Sales'")
+    error = assert_graph_error(other, 400, "Request_UnsupportedQuery")
+    assert "only id eq" in error["message"]
+    many = " or ".join(f"id eq 'user-{n}'" for n in range(51))
+    error = assert_graph_error(
+        api.get(f"/users/delta?$filter={many}"), 400, "Request_UnsupportedQuery"
+    )
+    assert "51 ids; the limit is 50" in error["message"]
+
+
 # ----- expiry and bad tokens --------------------------------------------------------------------
 
 
@@ -361,7 +389,10 @@ def test_tokens_in_the_wrong_place_or_a_changed_select_are_refused(api: Api) -> 
     both = api.get(f"/users/delta?$skiptoken={token}&$deltatoken={token}")
     assert "not both" in assert_graph_error(both, 400, "BadRequest")["message"]
     reselected = api.get(f"/users/delta?$deltatoken={token}&$select=id,displayName")
-    assert "$select cannot change" in assert_graph_error(reselected, 400, "BadRequest")["message"]
+    message = assert_graph_error(reselected, 400, "BadRequest")["message"]
+    assert "cannot change within a round" in message
+    refiltered = api.get(f"/users/delta?$deltatoken={token}&$filter=id eq '{sample.CEO_ID}'")
+    assert_graph_error(refiltered, 400, "BadRequest")
     same = api.get(f"/users/delta?$deltatoken={token}&{SELECT}")
     assert same.status_code == 200
 
