@@ -3,6 +3,8 @@
     POST /api/notifications   Graph change notifications -> user ids on the work queue (202)
     POST /api/lifecycle       Graph lifecycle notifications -> maintenance messages (202)
     POST /api/sync/users/{id}, POST /api/sync/groups/{id}   queue one user / group now (202)
+    GET /api/holds, GET /api/holds/{id}, POST /api/holds/{id}/approve|reject, GET /api/status
+                              the operator's view and decisions (auth level ADMIN)
     queue %USER_CHANGES_QUEUE%         the worker: re-read, converge, schedule one recheck
     queue %USER_CHANGES_QUEUE%-poison  one clear record per dead message
     timer full_reconcile (%FULL_RECONCILE_SCHEDULE%), timer subscription_upkeep (6-hourly)
@@ -24,6 +26,7 @@ import azure.functions as func
 
 from reconciler import notify
 from reconciler import queue as work
+from reconciler.operator_http import Answer
 from reconciler.settings import Settings, SettingsError, webhook_client_state
 
 # Binding expressions (%USER_CHANGES_QUEUE%, %FULL_RECONCILE_SCHEDULE%) are resolved by the
@@ -187,10 +190,11 @@ async def full_reconcile(timer: func.TimerRequest) -> None:
     from reconciler.policy import load_policy
     from reconciler.service import reconcile_all
     from reconciler.settings import rules_file
+    from reconciler.state.tables import shared_state
 
     settings = Settings.from_env()
-    async with open_directory(settings) as directory:
-        report = await reconcile_all(directory, load_policy(rules_file()), settings)
+    async with open_directory(settings) as directory, shared_state(settings) as state:
+        report = await reconcile_all(directory, load_policy(rules_file()), settings, state=state)
     _record(
         "full_reconcile",
         logging.INFO,
@@ -233,7 +237,50 @@ def sync_group(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     return _enqueue_sync(req, msg, work.group_messages)
 
 
+# --- Operator: holds and status (ADMIN: the host's master key) ---------------------------------
+
+
+@app.route(route="holds", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+async def list_holds(req: func.HttpRequest) -> func.HttpResponse:
+    """`{"holds": [...]}`, newest first; `?status=pending|approving|approved|rejected`."""
+    from reconciler.operator_http import holds_answer
+
+    return _json(await holds_answer(Settings.from_env(), req.params.get("status")))
+
+
+@app.route(route="holds/{id}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+async def show_hold(req: func.HttpRequest) -> func.HttpResponse:
+    """One hold with its users and their reasons."""
+    from reconciler.operator_http import hold_answer
+
+    return _json(await hold_answer(Settings.from_env(), req.route_params["id"]))
+
+
+@app.route(route="holds/{id}/{action}", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+async def decide_hold(req: func.HttpRequest) -> func.HttpResponse:
+    """approve (re-read, remove those the rules still remove) or reject; body `{"by": ...}`."""
+    from reconciler.operator_http import decide_answer, decider
+
+    by = decider(req.get_body(), dict(req.headers))
+    answer = await decide_answer(
+        Settings.from_env(), req.route_params["id"], req.route_params["action"], by
+    )
+    return _json(answer)
+
+
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+async def status(req: func.HttpRequest) -> func.HttpResponse:
+    """Per group: members, last verified, lag, last change, pending hold, last error."""
+    from reconciler.operator_http import status_answer
+
+    return _json(await status_answer(Settings.from_env()))
+
+
 # --- Answers and log records ----------------------------------------------------------------
+
+
+def _json(answer: Answer) -> func.HttpResponse:
+    return func.HttpResponse(answer.text(), status_code=answer.status, mimetype="application/json")
 
 
 def _enqueue_sync(

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from reconciler import settings
+from reconciler import cli_holds, settings
 from reconciler.directory import Directory, DirectoryError
 from reconciler.plan import decide, reason_for
 from reconciler.policy import (
@@ -38,6 +38,7 @@ from reconciler.policy import (
 )
 from reconciler.rules import RuleError, parse
 from reconciler.service import GroupResult, RunReport, reconcile_all, reconcile_users
+from reconciler.state import HoldError, StateUnavailable
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_HELD = 0, 1, 2, 3
 
@@ -503,14 +504,26 @@ def _open_graph_directory(config: settings.Settings) -> AbstractAsyncContextMana
 def _with_directory(
     args: argparse.Namespace,
     config: settings.Settings,
-    job: Callable[[Directory], Awaitable[Any]],
+    job: Callable[..., Awaitable[Any]],
+    *,
+    with_state: bool = False,
 ) -> Any:
-    """Open the directory, run one job against it, close it."""
+    """Open the directory, run one job against it, close it. `with_state`: the job also gets
+    the state store (None when no storage is configured, which is said on stderr)."""
     factory: DirectoryFactory = args.directory_factory
 
     async def run() -> Any:
         async with factory(config) as directory:
-            return await job(directory)
+            if not with_state:
+                return await job(directory)
+            async with args.state_factory(config) as state:
+                if state is None:
+                    print(
+                        "note: AzureWebJobsStorage is not set: no shared removal budget or "
+                        "holds for this run, only its own guard",
+                        file=sys.stderr,
+                    )
+                return await job(directory, state)
 
     try:
         return asyncio.run(run())
@@ -583,7 +596,7 @@ def _reconcile(args: argparse.Namespace, out: Output, *, dry_run: bool) -> int:
         report = _with_directory(
             args,
             config,
-            lambda directory: reconcile_all(
+            lambda directory, state=None: reconcile_all(
                 directory,
                 policy,
                 config,
@@ -592,7 +605,9 @@ def _reconcile(args: argparse.Namespace, out: Output, *, dry_run: bool) -> int:
                 cause="cli",
                 allow_mass_removal=allow,
                 progress=progress,
+                state=state,
             ),
+            with_state=not (dry_run or config.dry_run),
         )
     finally:
         progress.close()
@@ -613,7 +628,10 @@ def _sync_user(args: argparse.Namespace, out: Output) -> int:
     report = _with_directory(
         args,
         config,
-        lambda directory: reconcile_users(directory, policy, config, args.user_ids, cause="cli"),
+        lambda directory, state=None: reconcile_users(
+            directory, policy, config, args.user_ids, cause="cli", state=state
+        ),
+        with_state=not config.dry_run,
     )
     for user_id in report.skipped_users:
         out.say(out.paint(f"skipped {user_id}: no such user in the directory", "warn"))
@@ -648,8 +666,8 @@ def _print_report(out: Output, report: RunReport) -> None:
         out.say(out.paint(f"  Graph requests: {counts}", "dim"))
     if report.held:
         out.say(
-            "  held groups get no writes; check the data, then run apply --allow-mass-removal "
-            "(exit code 3)"
+            "  held removals wait in a hold: check the data, then `holds show ID` and `holds "
+            "approve ID` (or apply --allow-mass-removal); exit code 3"
         )
 
 
@@ -681,6 +699,11 @@ def _print_group(out: Output, result: GroupResult) -> None:
     for reason in plan.guard.reasons:
         verdict = "held" if plan.held else "released (mass removal allowed)"
         out.say(out.paint(f"  {verdict}: {reason}", "warn"))
+    if plan.deferred:
+        where = f"in hold {plan.hold_id}" if plan.hold_id else "withheld, retried later"
+        out.say(
+            out.paint(f"  {len(plan.deferred)} removals over the removal budget: {where}", "warn")
+        )
     for error in result.plan.error_texts:
         out.say(out.paint(f"  error: {error}", "bad"))
     if plan.non_user_members:
@@ -754,6 +777,28 @@ COMMANDS = (
         _sync_user_arguments,
         _sync_user,
     ),
+    Command(
+        "holds",
+        "list, show, approve or reject held removals",
+        "Removals over a group's removal budget (MAX_REMOVAL_PERCENT of its members per "
+        "REMOVAL_WINDOW_MINUTES, at least REMOVAL_FLOOR; MAX_TENANT_REMOVALS_PER_WINDOW in all), "
+        "and groups a full run's guard held, wait in the group's pending hold. `holds list "
+        "[--status S]`, `holds show ID`, `holds approve ID [--by NAME]` (re-reads the users "
+        "now and removes only those the rules still remove), `holds reject ID [--by NAME]` "
+        "(removes nobody; the next run that wants them removed holds them again). Needs "
+        "AzureWebJobsStorage. --json: one document.",
+        cli_holds.holds_arguments,
+        cli_holds.run_holds,
+    ),
+    Command(
+        "status",
+        "per group: members, last verified, lag, last change, pending hold, last error",
+        "What the state store knows of every managed group; a group not verified by a full run "
+        "within two FULL_RECONCILE_SCHEDULE periods is flagged STALE. Exit 0, 3 when a hold "
+        "is pending. Needs AzureWebJobsStorage.",
+        cli_holds.status_arguments,
+        cli_holds.run_status,
+    ),
 )
 
 
@@ -793,14 +838,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, directory_factory: DirectoryFactory | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    directory_factory: DirectoryFactory | None = None,
+    state_factory: cli_holds.StateFactory | None = None,
 ) -> int:
-    """Run one command; `directory_factory` replaces Graph (tests give an in-memory one)."""
+    """Run one command; `directory_factory` replaces Graph (tests give an in-memory one),
+    `state_factory` the table store."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:  # argparse: --help (0) or a usage error (2)
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
     args.directory_factory = directory_factory or _open_graph_directory
+    args.state_factory = state_factory or cli_holds.open_cli_state
     out = Output(args.json)
     try:
         settings.load_local_settings()
@@ -809,3 +859,9 @@ def main(
         return out.fail(str(error))
     except _CommandError as error:
         return out.fail(error.message, error.hint)
+    except HoldError as error:
+        return out.fail(str(error), "see `holds list`")
+    except StateUnavailable as error:
+        return out.fail(f"state store: {error}", "check AzureWebJobsStorage and the storage")
+    except DirectoryError as error:
+        return out.fail(f"Graph: {error}", "check GRAPH_BASE_URL and GRAPH_CREDENTIAL")

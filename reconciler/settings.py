@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,18 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
     return value
 
 
+def _table_prefix(environ: Mapping[str, str]) -> str:
+    """Azure table names are 3-63 letters and digits starting with a letter; the longest
+    suffix added is 7 characters ("history")."""
+    raw = environ.get("STATE_TABLE_PREFIX", "").strip() or Settings.state_table_prefix
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,55}", raw):
+        raise SettingsError(
+            f"STATE_TABLE_PREFIX={raw!r} must be 1-56 letters and digits starting with a letter "
+            "(Azure table names)"
+        )
+    return raw
+
+
 @dataclass(frozen=True)  # no slots: from_env reads the defaults off the class
 class Settings:
     """The app settings, read once and typed; names and defaults are INTERFACES.md's.
@@ -109,6 +122,11 @@ class Settings:
     graph_static_token: str = ""
     azure_client_id: str = ""
     storage_connection: str = ""
+    storage_account_name: str = ""
+    storage_table_uri: str = ""
+    storage_credential: str = ""
+    storage_client_id: str = ""
+    state_table_prefix: str = "reconciler"
     user_changes_queue: str = "user-changes"
     notification_url: str = ""
     lifecycle_notification_url: str = ""
@@ -118,6 +136,9 @@ class Settings:
     removal_floor: int = 10
     min_expected_users: int = 0
     allow_mass_removal: bool = False
+    removal_window_minutes: int = 60
+    max_tenant_removals_per_window: int = 500
+    history_days: int = 30
     write_rate: float = 15.0
     recheck_delay_seconds: float = 60.0
     graph_retry_attempts: int = 6
@@ -140,6 +161,11 @@ class Settings:
             graph_static_token=env.get("GRAPH_STATIC_TOKEN", ""),
             azure_client_id=env.get("AZURE_CLIENT_ID", "").strip(),
             storage_connection=env.get("AzureWebJobsStorage", "").strip(),
+            storage_account_name=env.get("AzureWebJobsStorage__accountName", "").strip(),
+            storage_table_uri=env.get("AzureWebJobsStorage__tableServiceUri", "").strip(),
+            storage_credential=env.get("AzureWebJobsStorage__credential", "").strip().lower(),
+            storage_client_id=env.get("AzureWebJobsStorage__clientId", "").strip(),
+            state_table_prefix=_table_prefix(env),
             user_changes_queue=env.get("USER_CHANGES_QUEUE", "").strip() or cls.user_changes_queue,
             notification_url=env.get("NOTIFICATION_URL", "").strip(),
             lifecycle_notification_url=env.get("LIFECYCLE_NOTIFICATION_URL", "").strip(),
@@ -149,6 +175,13 @@ class Settings:
             removal_floor=int(_number(env, "REMOVAL_FLOOR", cls.removal_floor)),
             min_expected_users=int(_number(env, "MIN_EXPECTED_USERS", cls.min_expected_users)),
             allow_mass_removal=_flag(env, "ALLOW_MASS_REMOVAL", cls.allow_mass_removal),
+            removal_window_minutes=int(
+                _number(env, "REMOVAL_WINDOW_MINUTES", cls.removal_window_minutes, minimum=1)
+            ),
+            max_tenant_removals_per_window=int(
+                _number(env, "MAX_TENANT_REMOVALS_PER_WINDOW", cls.max_tenant_removals_per_window)
+            ),
+            history_days=int(_number(env, "HISTORY_DAYS", cls.history_days, minimum=1)),
             write_rate=_number(env, "WRITE_RATE", cls.write_rate, minimum=0.1),
             recheck_delay_seconds=_number(env, "RECHECK_DELAY_SECONDS", cls.recheck_delay_seconds),
             graph_retry_attempts=int(

@@ -24,9 +24,11 @@ from reconciler.work_queue import QueueUnavailable
 
 if TYPE_CHECKING:
     from reconciler.policy import Policy
+    from reconciler.state import StateStore
 
 log = logging.getLogger("reconciler.worker")
 DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[Directory]]
+StateFactory = Callable[[Settings], AbstractAsyncContextManager["StateStore"]]
 
 
 class WorkQueue(Protocol):
@@ -53,6 +55,7 @@ async def process_message(
     settings: Settings,
     queue: WorkQueue,
     directory_factory: DirectoryFactory | None = None,
+    state_factory: StateFactory | None = None,
 ) -> WorkerOutcome:
     try:
         message = work.decode(text)
@@ -60,11 +63,16 @@ async def process_message(
         await queue.send_to_poison(text)
         _record(logging.ERROR, "poisoned", reason=str(error), size=len(text))
         return WorkerOutcome("poisoned", detail=str(error))
+    from reconciler.state import StateUnavailable
+
     factory = directory_factory or _graph_directory
     try:
-        async with factory(settings) as directory:
-            outcome = await _run(message, directory, settings)
-    except DirectoryError as error:
+        async with (
+            factory(settings) as directory,
+            (state_factory or _table_state)(settings) as state,
+        ):
+            outcome = await _run(message, directory, settings, state)
+    except (DirectoryError, StateUnavailable) as error:
         raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
     if isinstance(message, work.UsersMessage) and message.cause == "notification":
         # Graph is eventually consistent: look again later, once (INTERFACES.md).
@@ -82,7 +90,9 @@ async def process_message(
     return outcome
 
 
-async def _run(message: work.Message, directory: Directory, settings: Settings) -> WorkerOutcome:
+async def _run(
+    message: work.Message, directory: Directory, settings: Settings, state: StateStore
+) -> WorkerOutcome:
     from reconciler.service import reconcile_groups, reconcile_users
     from reconciler.settings import rules_file
 
@@ -100,6 +110,7 @@ async def _run(message: work.Message, directory: Directory, settings: Settings) 
             list(message.user_ids),
             message.cause,
             correlation_id=message.correlation_id,
+            state=state,
         )
     else:
         known = {g.id for g in policy.usable_groups}
@@ -119,6 +130,7 @@ async def _run(message: work.Message, directory: Directory, settings: Settings) 
             [g.lower() for g in wanted],
             cause=message.cause,
             correlation_id=message.correlation_id,
+            state=state,
         )
     if report.retryable:
         raise RetryLater(f"a Graph read or write failed (correlation {message.correlation_id})")
@@ -129,6 +141,12 @@ def _graph_directory(settings: Settings) -> AbstractAsyncContextManager[Director
     from reconciler.graph import shared_directory
 
     return shared_directory(settings)
+
+
+def _table_state(settings: Settings) -> AbstractAsyncContextManager[StateStore]:
+    from reconciler.state.tables import shared_state
+
+    return shared_state(settings)
 
 
 _POLICIES: dict[tuple[str, int], Policy] = {}

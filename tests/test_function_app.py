@@ -127,15 +127,39 @@ def test_webhooks_are_post_routes_with_function_keys_and_a_queue_output(
 
 def test_the_app_declares_every_function_once(indexed: dict) -> None:
     assert sorted(indexed) == [
+        "decide_hold",
         "full_reconcile",
         "lifecycle",
+        "list_holds",
         "log_poison_message",
         "notifications",
         "process_user_changes",
+        "show_hold",
+        "status",
         "subscription_upkeep",
         "sync_group",
         "sync_user",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "route", "method"),
+    [
+        ("list_holds", "holds", "GET"),
+        ("show_hold", "holds/{id}", "GET"),
+        ("decide_hold", "holds/{id}/{action}", "POST"),
+        ("status", "status", "GET"),
+    ],
+)
+def test_operator_routes_need_the_master_key(
+    indexed: dict, name: str, route: str, method: str
+) -> None:
+    trigger = bindings(indexed, name)["httpTrigger"]
+    assert (trigger["route"], trigger["authLevel"], trigger["methods"]) == (
+        route,
+        "ADMIN",
+        [method],
+    )
 
 
 def test_the_worker_and_its_poison_logger_listen_on_the_configured_queue(indexed: dict) -> None:

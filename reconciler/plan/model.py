@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from reconciler.plan.guard import GuardVerdict
@@ -34,11 +34,14 @@ class UndecidedUser:
 class GroupPlan:
     """What one run wants to do to one managed group.
 
-        `members` is the number of current direct members (users and others), None when unknown
-        (the incremental path reads no member lists). `unlisted_members` are member users the full
-        listing did not return: left alone, since acting on them would be acting on partial
-        knowledge. `errors` are texts for people about the group (a group that could not be read
+    `members` is the number of current direct members (users and others), None when unknown
+    (the incremental path reads no member lists). `unlisted_members` are member users the full
+    listing did not return: left alone, since acting on them would be acting on partial
+    knowledge. `errors` are texts for people about the group (a group that could not be read
     gets no changes); `undecided` are users left as they are because the rule could not decide.
+    `deferred` are removals this run does not write: in the pending hold `hold_id` (over the
+    removal budget, or the guard held the group), or withheld because the budget could not be
+    read (then `hold_id` is "").
     """
 
     group_id: str
@@ -52,6 +55,8 @@ class GroupPlan:
     errors: tuple[str, ...] = ()
     undecided: tuple[UndecidedUser, ...] = ()
     members: int | None = None
+    deferred: tuple[MembershipChange, ...] = ()
+    hold_id: str = ""
 
     @property
     def held(self) -> bool:
@@ -64,6 +69,22 @@ class GroupPlan:
     @property
     def error_texts(self) -> tuple[str, ...]:
         return self.errors + tuple(f"user {u.user_id}: {u.reason}" for u in self.undecided)
+
+    def defer_removals(self, allowed: int, held_users: frozenset[str] = frozenset()) -> GroupPlan:
+        """Keep the first `allowed` removals (in user id order) of users not already held;
+        the others are deferred to the group's pending hold, never written by this run."""
+        free = [c for c in self.removes if c.user_id not in held_users]
+        going = set(free[: max(0, allowed)])
+        kept = tuple(c for c in self.removes if c in going)
+        deferred = tuple(c for c in self.removes if c not in going)
+        return replace(self, removes=kept, deferred=self.deferred + deferred)
+
+    def withhold_removals(self, error: str) -> GroupPlan:
+        """No removal at all this run (the budget could not be checked), adds still go; the
+        error makes the run retryable, so the removals come back with the retry."""
+        return replace(
+            self, removes=(), deferred=self.deferred + self.removes, errors=(*self.errors, error)
+        )
 
     @property
     def writable(self) -> bool:

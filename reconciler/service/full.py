@@ -15,6 +15,9 @@ from reconciler.plan import (
 )
 from reconciler.policy import ManagedGroup, Policy
 from reconciler.rules import RuleSet
+from reconciler.service.budget import budget_limits, member_counter
+from reconciler.service.holding import hold_removals
+from reconciler.service.record import record_run
 from reconciler.service.report import UNREADABLE, GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
@@ -27,6 +30,7 @@ from reconciler.service.run import (
 )
 from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
+from reconciler.state import StateStore
 
 CONCURRENCY = 8
 """Groups read or written at once; the directory paces writes under the tenant's quota."""
@@ -42,8 +46,14 @@ async def reconcile_all(
     correlation_id: str | None = None,
     allow_mass_removal: bool | None = None,
     progress: Progress | None = None,
+    state: StateStore | None = None,
 ) -> RunReport:
     """Plan (and unless a dry run, DRY_RUN, a pause or a hold, apply) every chosen group.
+
+    With a `state` store, removals spend the shared removal budget (the rest go into the
+    group's pending hold), a group the guard holds is stored as a hold, and the run is
+    recorded in the history and the groups' state. Without one (unit tests, a CLI with no
+    storage configured) only this run's guard applies.
 
     Order: check each group and read its members; read the source groups of memberOf rules;
     list all users once, planning as pages arrive; guard; write. A group that cannot be read
@@ -89,9 +99,12 @@ async def reconcile_all(
 
     plans: dict[str, GroupPlan] = {}
     users_listed = None
+    member_counts: dict[str, int] = {}
     if planned:
         ruleset = RuleSet({g.id: g.rule for g in planned})  # type: ignore[misc]
-        memberships, non_users, counts = invert_members({g.id: members[g.id] for g in planned})
+        memberships, non_users, member_counts = invert_members(
+            {g.id: members[g.id] for g in planned}
+        )
         members.clear()
         planner = Planner(
             planned,
@@ -117,12 +130,24 @@ async def reconcile_all(
             finished = planner.finish(
                 limits,
                 users_listed=users_listed,
-                member_counts=counts,
+                member_counts=member_counts,
                 non_user_members=non_users,
             )
             plans = {p.group_id: p for p in finished}
 
     ordered = [blocked.get(g.id) or plans[g.id] for g in chosen]
+    now = datetime.now(UTC)
+    allow = settings.allow_mass_removal if allow_mass_removal is None else allow_mass_removal
+    if state is not None and not dry_run and not allow:
+        ordered = await hold_removals(
+            state,
+            ordered,
+            {g.id: g for g in chosen},
+            budget_limits(settings),
+            now,
+            member_count=member_counter(directory),
+            known_members=member_counts,
+        )
     results: dict[str, GroupResult] = {}
 
     async def write(plan: GroupPlan) -> None:
@@ -139,6 +164,8 @@ async def reconcile_all(
         users_read=users_listed or 0,
         requests=request_counts(directory),
     )
+    if state is not None and not dry_run:
+        await record_run(state, report, run, now, full=True, history_days=settings.history_days)
     finish_run(run, report)
     return report
 
@@ -206,6 +233,7 @@ async def reconcile_groups(
     cause: str = "sync",
     correlation_id: str | None = None,
     progress: Progress | None = None,
+    state: StateStore | None = None,
 ) -> RunReport:
     """A full run limited to some groups (what `POST /api/sync/groups/{id}` enqueues)."""
     return await reconcile_all(
@@ -216,4 +244,5 @@ async def reconcile_groups(
         cause=cause,
         correlation_id=correlation_id,
         progress=progress,
+        state=state,
     )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from reconciler.directory import Directory, DirectoryError
-from reconciler.plan import GroupPlan, Planner, blocked_plan
+from reconciler.plan import GroupPlan, GuardVerdict, Planner, blocked_plan
 from reconciler.policy import Policy
 from reconciler.rules import RuleSet
+from reconciler.service.budget import budget_limits, member_counter
+from reconciler.service.holding import hold_removals
+from reconciler.service.record import record_run
 from reconciler.service.report import UNREADABLE, GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
@@ -20,6 +24,7 @@ from reconciler.service.run import (
 )
 from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
+from reconciler.state import StateStore
 
 _GROUP_TYPE = "#microsoft.graph.group"
 
@@ -34,14 +39,17 @@ async def reconcile_users(
     dry_run: bool = False,
     allow_mass_removal: bool | None = None,
     progress: Progress | None = None,
+    state: StateStore | None = None,
 ) -> RunReport:
     """Read the users with their direct memberships, evaluate every usable managed group's
     rule, and apply only the differences. A user that no longer exists is skipped (Graph
     drops a deleted user's memberships itself). Safe to run twice.
 
-    The guard judges this run's own numbers only (a guard across messages is a later issue):
-    a group's member count is read only when its removals pass REMOVAL_FLOOR. Groups whose
-    rule file entry has errors are left out here; `check` and full runs report them.
+    With a `state` store, removals spend the group's shared removal budget and what it does
+    not cover goes into the group's pending hold; adds always go (no per-message guard).
+    Without one, the guard judges this run's own numbers only: a group's member count is read
+    only when its removals pass REMOVAL_FLOOR. Groups whose rule file entry has errors are
+    left out here; `check` and full runs report them.
     """
     run = Run.start(cause, correlation_id, progress)
     dry_run = dry_run or settings.dry_run
@@ -55,7 +63,7 @@ async def reconcile_users(
     except DirectoryError as error:
         reason = f"{UNREADABLE} the users ({error}); no writes"
         plans = [blocked_plan(g.id, g.display_name, g.paused, reason) for g in groups]
-        return await _finish(directory, run, plans, dry_run, users_read=0, skipped=())
+        return await _finish(directory, run, plans, dry_run, users_read=0, skipped=(), state=None)
     users = {str(k).lower(): v for k, v in found.items()}
     run.step("users", len(users), len(ids))
 
@@ -82,13 +90,16 @@ async def reconcile_users(
     limits = guard_limits(settings, allow_mass_removal)
     counts: dict[str, int] = {}
     errors: dict[str, str] = {}
+    budgeted = state is not None and not dry_run and not limits.allow_mass_removal
     for group_id, removals in planner.removal_counts().items():
-        if removals > limits.removal_floor:
+        if removals > limits.removal_floor and not budgeted:
             try:
                 counts[group_id] = len(await directory.members(group_id))
             except DirectoryError as error:
                 errors[group_id] = f"{UNREADABLE} the group's member count ({error}); no writes"
     finished = planner.finish(limits, member_counts=counts)
+    if budgeted:  # the shared budget replaces this run's own guard (and holds no adds)
+        finished = tuple(replace(p, guard=GuardVerdict.clear()) for p in finished)
     changed = [p.group_id for p in finished if p.changes and p.group_id not in errors]
     if changed:  # checked only for groups that have changes: one bulk read
         try:
@@ -104,8 +115,23 @@ async def reconcile_users(
     for plan in finished:
         error = errors.get(plan.group_id)
         plans.append(blocked_plan(plan.group_id, plan.name, plan.paused, error) if error else plan)
+    if budgeted:
+        plans = await hold_removals(
+            state,  # type: ignore[arg-type]
+            plans,
+            {g.id: g for g in groups},
+            budget_limits(settings),
+            datetime.now(UTC),
+            member_count=member_counter(directory),
+        )
     return await _finish(
-        directory, run, plans, dry_run, users_read=len(present), skipped=tuple(skipped)
+        directory,
+        run,
+        plans,
+        dry_run,
+        users_read=len(present),
+        skipped=tuple(skipped),
+        state=state if not dry_run else None,
     )
 
 
@@ -117,6 +143,7 @@ async def _finish(
     *,
     users_read: int,
     skipped: tuple[str, ...],
+    state: StateStore | None,
 ) -> RunReport:
     results: list[GroupResult] = []
     for plan in plans:
@@ -133,5 +160,7 @@ async def _finish(
         skipped_users=skipped,
         requests=request_counts(directory),
     )
+    if state is not None:
+        await record_run(state, report, run, datetime.now(UTC))
     finish_run(run, report)
     return report

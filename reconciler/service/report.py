@@ -64,8 +64,10 @@ class GroupResult:
             "members": plan.members,
             "adds": [c.user_id for c in plan.adds],
             "removes": [c.user_id for c in plan.removes],
-            "reasons": {c.user_id: c.reason for c in plan.changes},
+            "reasons": {c.user_id: c.reason for c in plan.changes + plan.deferred},
             "written": [c.user_id for c in self.written],
+            "deferred": [c.user_id for c in plan.deferred],
+            "holdId": plan.hold_id or None,
             "failed": {f.user_id: f.reason for f in self.failures},
             "nonUserMembers": list(plan.non_user_members),
             "unlistedMembers": list(plan.unlisted_members),
@@ -95,7 +97,8 @@ class RunReport:
 
     @property
     def held(self) -> tuple[GroupResult, ...]:
-        return tuple(g for g in self.groups if g.plan.held)
+        """Groups the guard held, and groups with removals put into a pending hold."""
+        return tuple(g for g in self.groups if g.plan.held or g.plan.hold_id)
 
     @property
     def retryable(self) -> bool:
@@ -122,6 +125,8 @@ class RunReport:
             "written": sum(len(g.written) for g in groups),
             "failed": sum(len(g.failures) for g in groups),
             "held": sum(g.plan.held for g in groups),
+            "deferred": sum(len(g.plan.deferred) for g in groups),
+            "holds": sorted({g.plan.hold_id for g in groups if g.plan.hold_id}),
             "paused": sum(g.plan.paused for g in groups),
             "groupsWithErrors": sum(bool(g.errors) for g in groups),
             "undecided": sum(len(g.plan.undecided) for g in groups),
@@ -142,6 +147,7 @@ class RunReport:
                 "adds": len(g.plan.adds),
                 "removes": len(g.plan.removes),
                 "written": len(g.written),
+                "deferred": len(g.plan.deferred),
                 "failed": len(g.failures),
                 "status": g.status,
                 "errors": len(g.errors),

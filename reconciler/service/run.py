@@ -36,12 +36,15 @@ class Run:
     correlation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     progress: Progress | None = None
     started: float = field(default_factory=time.monotonic)
+    approved_by: str = ""
 
     @classmethod
     def start(cls, cause: str, correlation_id: str | None, progress: Progress | None) -> Run:
         return cls(cause, correlation_id or uuid.uuid4().hex, progress)
 
     def audit(self, event: Event, **fields: object) -> None:
+        if self.approved_by:
+            fields["approvedBy"] = self.approved_by
         audit(event, cause=self.cause, correlation_id=self.correlation_id, **fields)  # type: ignore[arg-type]
 
     def step(self, stage: str, done: int, total: int | None = None) -> None:
@@ -71,6 +74,7 @@ class Run:
                 removalFloor=guard.removal_floor,
                 usersListed=guard.users_listed,
                 minExpectedUsers=guard.min_expected_users,
+                holdId=plan.hold_id or None,
             )
 
 

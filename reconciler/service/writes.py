@@ -15,6 +15,8 @@ async def apply_plan(
 ) -> GroupResult:
     """Write a plan unless it is held, paused or a dry run; failures are recorded per user."""
     run.report_plan(plan)
+    for change in plan.deferred:
+        _audit_change(run, change, "held" if plan.hold_id else "withheld", holdId=plan.hold_id)
     if not plan.writable or dry_run:
         result = "held" if plan.held else "paused" if plan.paused else "planned"
         for change in plan.changes:
@@ -64,7 +66,7 @@ async def _write(
     return written, failures
 
 
-def _audit_change(run: Run, change: MembershipChange, result: str) -> None:
+def _audit_change(run: Run, change: MembershipChange, result: str, **details: object) -> None:
     run.audit(
         "change",
         group=change.group_id,
@@ -72,4 +74,5 @@ def _audit_change(run: Run, change: MembershipChange, result: str) -> None:
         action=change.action,
         reason=change.reason,
         result=result,
+        **{k: v for k, v in details.items() if v},
     )

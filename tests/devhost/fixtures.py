@@ -30,6 +30,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 @pytest.fixture(scope="session")
 def azurite(loopback_only: None) -> Iterator[Azurite]:
-    """Azurite's queue service in memory on a free port, for the whole session."""
-    with Azurite(services=("queue",)) as server:
+    """Azurite's queue and table services in memory on free ports, for the whole session
+    (tables hold the removal budget, holds and group state)."""
+    with Azurite(services=("queue", "table")) as server:
         yield server

@@ -1,0 +1,132 @@
+"""The removal budget: how many removals a group (and the tenant) may still take in its window.
+
+Pure: the service reads the windows from the state store, asks `grant` what may go now, and
+writes the updated windows back under ETags (a conflict means: read again and ask again).
+Every path that removes (queue worker, sync-user, sync endpoints, full runs) spends from the
+same windows, so chunked messages cannot walk around the guard that a single run obeys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+TENANT = "tenant"
+"""The key of the tenant-wide window beside the per-group ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLimits:
+    """MAX_REMOVAL_PERCENT, REMOVAL_FLOOR, REMOVAL_WINDOW_MINUTES,
+    MAX_TENANT_REMOVALS_PER_WINDOW (0: no tenant-wide limit)."""
+
+    max_removal_percent: float = 20.0
+    removal_floor: int = 10
+    window_minutes: int = 60
+    tenant_max: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetWindow:
+    """Removals spent in the rolling window, counted per minute (minute since the epoch ->
+    removals), and the member count when the window opened (None until a spend needed it)."""
+
+    members_at_start: int | None = None
+    spent: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def used(self) -> int:
+        return sum(count for _, count in self.spent)
+
+    def current(self, now: datetime, minutes: int) -> BudgetWindow:
+        """The window as of `now`: minutes older than the window drop out; once none is
+        left the window is closed, and the next spend opens a new one on fresh numbers."""
+        oldest = _minute(now) - minutes + 1
+        live = tuple((m, c) for m, c in self.spent if m >= oldest and c > 0)
+        return BudgetWindow(self.members_at_start, live) if live else BudgetWindow()
+
+    def spend(self, removals: int, now: datetime) -> BudgetWindow:
+        if removals <= 0:
+            return self
+        minute = _minute(now)
+        counts = dict(self.spent)
+        counts[minute] = counts.get(minute, 0) + removals
+        return replace(self, spent=tuple(sorted(counts.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetGrant:
+    """What may be removed now per group, and the windows to write back (only changed ones)."""
+
+    granted: Mapping[str, int]
+    windows: Mapping[str, BudgetWindow] = field(default_factory=dict)
+
+    def held(self, wanted: Mapping[str, int]) -> dict[str, int]:
+        left = {g: n - self.granted.get(g, 0) for g, n in wanted.items()}
+        return {g: n for g, n in left.items() if n > 0}
+
+
+def group_allowance(window: BudgetWindow, percent: float, limits: BudgetLimits) -> int | None:
+    """The group's budget for this window: its percent of the members at the window's start,
+    and never less than REMOVAL_FLOOR. None when the member count is not known yet."""
+    if window.members_at_start is None:
+        return None
+    return max(limits.removal_floor, math.floor(window.members_at_start * percent / 100))
+
+
+def needs_member_count(window: BudgetWindow, wanted: int, limits: BudgetLimits) -> bool:
+    """Whether `grant` needs the group's member count: only when the window has no count yet
+    and the floor alone cannot settle the spend (so small spends cost no Graph read)."""
+    return window.members_at_start is None and window.used + wanted > limits.removal_floor
+
+
+def grant(
+    wanted: Mapping[str, int],
+    windows: Mapping[str, BudgetWindow],
+    limits: BudgetLimits,
+    now: datetime,
+    *,
+    members_now: Mapping[str, int] | None = None,
+    percents: Mapping[str, float | None] | None = None,
+) -> BudgetGrant:
+    """Share out removals: per group at most what is left of its allowance, and all groups
+    together at most what is left of the tenant's window. Groups go in id order, so two
+    workers that read the same windows decide the same thing.
+
+    `windows` are as stored (TENANT among them, missing ones are empty); `members_now` are
+    current member counts for groups where `needs_member_count` said so: removals already
+    spent in the window are added back, as the count at the window's start is wanted. A group
+    whose count is needed and missing gets only the floor."""
+    members_now = members_now or {}
+    percents = percents or {}
+    tenant = windows.get(TENANT, BudgetWindow()).current(now, limits.window_minutes)
+    tenant_left = limits.tenant_max - tenant.used if limits.tenant_max > 0 else math.inf
+    granted: dict[str, int] = {}
+    updated: dict[str, BudgetWindow] = {}
+    for group_id in sorted(wanted):
+        want = wanted[group_id]
+        if want <= 0:
+            continue
+        window = windows.get(group_id, BudgetWindow()).current(now, limits.window_minutes)
+        if window.members_at_start is None and group_id in members_now:
+            window = replace(window, members_at_start=members_now[group_id] + window.used)
+        percent = percents.get(group_id)
+        allowance = group_allowance(
+            window, limits.max_removal_percent if percent is None else percent, limits
+        )
+        left = (limits.removal_floor if allowance is None else allowance) - window.used
+        take = int(max(0, min(want, left, tenant_left)))
+        granted[group_id] = take
+        tenant_left -= take
+        if take:
+            updated[group_id] = window.spend(take, now)
+            tenant = tenant.spend(take, now)
+    if updated:
+        updated[TENANT] = tenant
+    return BudgetGrant(granted, updated)
+
+
+def _minute(moment: datetime) -> int:
+    return math.floor(moment.timestamp() / 60)
