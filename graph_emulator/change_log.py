@@ -52,7 +52,10 @@ class ChangeLog:
         track.appeared, track.removed, track.properties = track.seq, None, {}
 
     def restored(self, user_id: str) -> None:
-        self.created(user_id)
+        """Back from deleted items; property numbers stay, so a value cleared before the
+        deletion is still reported as changed to a client that saw the old value."""
+        track = self._next(user_id)
+        track.appeared, track.removed = track.seq, None
 
     def updated(self, user_id: str, properties: Iterable[str]) -> None:
         names = list(properties)

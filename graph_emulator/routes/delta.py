@@ -282,21 +282,18 @@ class _ChangeShaper:
         if user is None:  # cannot happen while the log and the directory agree
             return None
         shaped = self.project(user)
-        if track.appeared > self.since:
-            keep = {name for name in self.returned if user.get(name) is not None}
-            keep.add(MANAGER)
+        changed = track.changed_since(self.since)
+        if self.tracked is not None:
+            changed &= self.tracked
         else:
-            changed = track.changed_since(self.since)
-            if self.tracked is not None:
-                changed &= self.tracked
-            else:
-                changed.discard(MANAGER)  # a relationship: tracked only when selected
-            if not changed:
-                return None
-            keep = set(changed)
-            if not self.minimal:
-                keep |= {name for name in self.returned if user.get(name) is not None}
-                keep.add(MANAGER)
+            changed.discard(MANAGER)  # a relationship: tracked only when selected
+        appeared = track.appeared > self.since
+        if not changed and not appeared:
+            return None
+        keep = set(changed)
+        if appeared or not self.minimal:
+            keep |= {name for name in self.returned if user.get(name) is not None}
+            keep.add(MANAGER)
         item = _with_id({name: shaped[name] for name in self.returned if name in keep}, user["id"])
         if self.with_manager and MANAGER in keep:
             removed = (

@@ -29,6 +29,10 @@ def test_removal_and_restore_are_recorded_in_order() -> None:
     log.restored("a")
     track = log.tracks["a"]
     assert (track.removed, track.appeared, track.properties) == (None, 2, {})
+    log.updated("a", ["department"])
+    log.removed("a", "changed")
+    log.restored("a")
+    assert log.tracks["a"].properties == {"department": 3}  # kept across the deletion
     log.removed("a", "changed")
     log.removed("a", "deleted")
     assert log.tracks["a"].removed == "deleted"
