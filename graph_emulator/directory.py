@@ -305,6 +305,9 @@ class Directory:
             if group_id in self.groups:
                 self._link_member(group_id, user_id)
         self.changes.restored(user_id)
+        if deleted.manager_id is not None and deleted.manager_id not in self.users:
+            # The manager went away meanwhile: a delta client that knew it must learn that.
+            self.changes.manager_changed(user_id, removed=deleted.manager_id)
         return user
 
     def hard_delete(self, object_id: str) -> DeletedUser:
