@@ -103,6 +103,26 @@ def test_the_paths_the_sdk_and_graph_accept(api: Api, path: str) -> None:
     assert response.json()["value"] == []
 
 
+def test_delta_runs_inside_batch_like_a_direct_request(api: Api) -> None:
+    link = delta_link(api)
+    user = some_users(api, 1)[0]
+    assert api.patch(f"/users/{user['id']}", {"jobTitle": "Batched"}).status_code == 204
+    token = query_of(link)["$deltatoken"][0]
+    requests = [
+        {"id": "latest", "method": "GET", "url": "/users/delta?$deltatoken=latest"},
+        {
+            "id": "changes",
+            "method": "GET",
+            "url": f"/users/delta?$deltatoken={token}",
+            "headers": {"Prefer": "return=minimal"},
+        },
+    ]
+    response = api.post("/$batch", {"requests": requests})
+    items = {item["id"]: item for item in response.json()["responses"]}
+    assert items["latest"]["status"] == 200 and items["latest"]["body"]["value"] == []
+    assert items["changes"]["body"]["value"] == [{"id": user["id"], "jobTitle": "Batched"}]
+
+
 def test_change_during_the_initial_round_shows_in_the_next_round(api: Api) -> None:
     first = api.get(f"/users/delta?{SELECT}", headers={"Prefer": "odata.maxpagesize=10"}).json()
     seen = first["value"][0]["id"]
