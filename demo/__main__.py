@@ -74,7 +74,8 @@ def main() -> int:
     started = time.perf_counter()
     processes: list[subprocess.Popen] = []
     logs = Path(tempfile.mkdtemp(prefix="demo-"))
-    with Azurite(services=("queue",)) as azurite:
+    # Tables hold the removal budget and holds; blob because the combined script starts it anyway.
+    with Azurite(services=("blob", "queue", "table")) as azurite:
         headline(f"Local stack: Azurite, the Graph emulator ({args.users:,} users), devhost")
         emulator, graph = spawn("--users", str(args.users), "--seed", "7")
         processes.append(emulator)
@@ -93,10 +94,20 @@ def main() -> int:
             "FULL_RECONCILE_SCHEDULE": "0 0 3 * * *",
             "WRITE_RATE": "200",
         }
+        # devhost reads the sample settings as a user's local.settings.json; the environment
+        # above wins, as with Core Tools.
         log_file = logs / "devhost.log"
         with log_file.open("w") as sink:
             host = subprocess.Popen(
-                [sys.executable, "-m", "devhost", "--port", str(port), "--settings", "none"],
+                [
+                    sys.executable,
+                    "-m",
+                    "devhost",
+                    "--port",
+                    str(port),
+                    "--settings",
+                    "local.settings.sample.json",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,

@@ -131,6 +131,7 @@ class Settings:
     notification_url: str = ""
     lifecycle_notification_url: str = ""
     client_state: str = ""
+    full_reconcile_schedule: str = "0 */30 * * * *"  # the timer's own comes from the host
     dry_run: bool = False
     max_removal_percent: float = 20.0
     removal_floor: int = 10
@@ -170,6 +171,8 @@ class Settings:
             notification_url=env.get("NOTIFICATION_URL", "").strip(),
             lifecycle_notification_url=env.get("LIFECYCLE_NOTIFICATION_URL", "").strip(),
             client_state=env.get("CLIENT_STATE", ""),
+            full_reconcile_schedule=env.get("FULL_RECONCILE_SCHEDULE", "").strip()
+            or cls.full_reconcile_schedule,
             dry_run=_flag(env, "DRY_RUN", cls.dry_run),
             max_removal_percent=_number(env, "MAX_REMOVAL_PERCENT", cls.max_removal_percent),
             removal_floor=int(_number(env, "REMOVAL_FLOOR", cls.removal_floor)),

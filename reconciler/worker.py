@@ -38,6 +38,12 @@ class WorkQueue(Protocol):
     async def send_to_poison(self, text: str) -> None: ...
 
 
+class WaitForState(RuntimeError):
+    """Only the state store failed: removals were withheld (adds done). The message goes back
+    as a fresh copy after RECHECK_DELAY_SECONDS, so a storage outage does not use up its
+    dequeue count and send it to the poison queue."""
+
+
 class RetryLater(RuntimeError):
     """A transient failure (Graph unreachable, throttled past our retries, a write that did
     not land): the message goes back to the queue for the host to retry."""
@@ -74,6 +80,18 @@ async def process_message(
             outcome = await _run(message, directory, settings, state)
     except (DirectoryError, StateUnavailable) as error:
         raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
+    except WaitForState as error:
+        try:
+            await queue.send(text, delay_seconds=max(1, int(settings.recheck_delay_seconds)))
+        except QueueUnavailable as unavailable:
+            raise RetryLater(f"{unavailable} (correlation {message.correlation_id})") from error
+        _record(
+            logging.WARNING,
+            "waiting-for-state",
+            reason=str(error),
+            correlationId=message.correlation_id,
+        )
+        return WorkerOutcome("waiting", detail=str(error))
     if isinstance(message, work.UsersMessage) and message.cause == "notification":
         # Graph is eventually consistent: look again later, once (INTERFACES.md).
         recheck = work.users_messages(
@@ -132,6 +150,8 @@ async def _run(
             correlation_id=message.correlation_id,
             state=state,
         )
+    if report.waits_for_state:
+        raise WaitForState(f"the state store is unavailable (correlation {message.correlation_id})")
     if report.retryable:
         raise RetryLater(f"a Graph read or write failed (correlation {message.correlation_id})")
     return WorkerOutcome(type(message).__name__.removesuffix("Message").lower(), report.exit_code)

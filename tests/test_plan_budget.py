@@ -41,13 +41,15 @@ def test_the_count_at_the_window_start_is_kept_while_members_drop() -> None:
     assert second.granted == {"g": 34}
 
 
-def test_a_lazily_read_count_adds_back_what_the_window_already_spent() -> None:
-    small = grant({"g": 8}, {}, LIMITS, NOW)  # under the floor: no count needed or stored
+def test_a_count_read_late_adds_back_what_the_window_already_spent() -> None:
+    assert needs_member_count(BudgetWindow(), 1)
+    small = grant({"g": 8}, {}, LIMITS, NOW)  # the count could not be read: the floor only
     assert small.granted == {"g": 8} and small.windows["g"].members_at_start is None
     window = small.windows["g"]
-    assert needs_member_count(window, 50, LIMITS)
+    assert needs_member_count(window, 50)
     later = grant({"g": 100}, small.windows, LIMITS, NOW, members_now={"g": 412})
     assert later.windows["g"].members_at_start == 420 and later.granted == {"g": 76}
+    assert not needs_member_count(later.windows["g"], 50)
 
 
 def test_the_floor_always_passes_in_a_small_group() -> None:

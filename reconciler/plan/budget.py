@@ -76,10 +76,12 @@ def group_allowance(window: BudgetWindow, percent: float, limits: BudgetLimits) 
     return max(limits.removal_floor, math.floor(window.members_at_start * percent / 100))
 
 
-def needs_member_count(window: BudgetWindow, wanted: int, limits: BudgetLimits) -> bool:
-    """Whether `grant` needs the group's member count: only when the window has no count yet
-    and the floor alone cannot settle the spend (so small spends cost no Graph read)."""
-    return window.members_at_start is None and window.used + wanted > limits.removal_floor
+def needs_member_count(window: BudgetWindow, wanted: int) -> bool:
+    """Whether `grant` needs the group's member count: when a spend opens the window (one
+    Graph read per group and window, not per message). Read before this window's removals,
+    it is exactly the count at the window's start, also when workers race: the first commit
+    stores it and the others read it back on their retry."""
+    return window.members_at_start is None and wanted > 0
 
 
 def grant(
@@ -96,9 +98,9 @@ def grant(
     workers that read the same windows decide the same thing.
 
     `windows` are as stored (TENANT among them, missing ones are empty); `members_now` are
-    current member counts for groups where `needs_member_count` said so: removals already
-    spent in the window are added back, as the count at the window's start is wanted. A group
-    whose count is needed and missing gets only the floor."""
+    current member counts for groups where `needs_member_count` said so. A group whose count
+    could not be read gets only the floor; when a later spend reads it, the removals already
+    spent in the window are added back (floor-sized at most, so close to the start count)."""
     members_now = members_now or {}
     percents = percents or {}
     tenant = windows.get(TENANT, BudgetWindow()).current(now, limits.window_minutes)

@@ -55,7 +55,7 @@ async def spend(
         for group_id, want in wanted.items():
             window = snapshot.windows.get(group_id, BudgetWindow())
             window = window.current(now, limits.window_minutes)
-            if group_id not in members and needs_member_count(window, want, limits):
+            if group_id not in members and needs_member_count(window, want):
                 count = await member_count(group_id)
                 if count is not None:
                     members[group_id] = count

@@ -10,6 +10,9 @@ from reconciler.plan import GroupPlan, MembershipChange
 EXIT_OK, EXIT_ERRORS, EXIT_HELD = 0, 1, 3
 UNREADABLE = "could not read"
 """How every error caused by a failed directory read begins: those are worth a retry."""
+STATE_UNAVAILABLE = "state store unavailable"
+"""How every error caused by the state store (budget, holds) begins: worth a retry once
+storage is back; removals wait for it, nothing else does."""
 
 Status = Literal["unchanged", "planned", "written", "paused", "held", "failed"]
 
@@ -104,6 +107,19 @@ class RunReport:
     def retryable(self) -> bool:
         """A directory read or write failed: running the same job again may succeed (the
         queue worker raises so the host retries). Refused groups and rule errors are not."""
+        return self.waits_for_state or self._directory_retry
+
+    @property
+    def waits_for_state(self) -> bool:
+        """Only the state store failed (removals withheld): the worker re-queues the message
+        rather than spend its retries while storage is down."""
+        waiting = any(
+            e.startswith(STATE_UNAVAILABLE) for g in self.groups for e in g.plan.error_texts
+        )
+        return waiting and not self._directory_retry
+
+    @property
+    def _directory_retry(self) -> bool:
         return any(
             g.failures or any(e.startswith(UNREADABLE) for e in g.plan.error_texts)
             for g in self.groups

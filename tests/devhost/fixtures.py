@@ -30,7 +30,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 @pytest.fixture(scope="session")
 def azurite(loopback_only: None) -> Iterator[Azurite]:
-    """Azurite's queue and table services in memory on free ports, for the whole session
-    (tables hold the removal budget, holds and group state)."""
-    with Azurite(services=("queue", "table")) as server:
+    """Azurite's services in memory on free ports, for the whole session: queues, and tables
+    for the removal budget, holds and group state. Blob too: with more than one service the
+    combined `azurite` script starts blob anyway, on 10000 unless given a port."""
+    with Azurite(services=("blob", "queue", "table")) as server:
         yield server
