@@ -799,6 +799,15 @@ COMMANDS = (
         cli_holds.status_arguments,
         cli_holds.run_status,
     ),
+    Command(
+        "history",
+        "membership changes and held removals, newest first, with cause and correlation id",
+        "The change history (kept HISTORY_DAYS days): one entry per membership written or "
+        "removal held, with its result, reason, cause, correlation id and who approved. "
+        "--group narrows it; --days how far back (default 1), --limit how many (default 50).",
+        cli_holds.history_arguments,
+        cli_holds.run_history,
+    ),
 )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import getpass
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler import settings
@@ -123,12 +124,40 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
         hold = f", hold {group['pendingHold']} ({group['pendingHoldSize']} users)"
         out.say(
             f"{group['name']}: {group['members'] if group['members'] is not None else '?'} "
-            f"members, verified {group['lastVerified'] or 'never'}{flags}, last change "
+            f"members at the last full run, verified {group['lastVerified'] or 'never'}{flags}, "
+            "last change "
             f"{group['lastChange'] or 'none'}{hold if group['pendingHold'] else ''}"
             + (f", last error: {group['lastError']}" if group["lastError"] else "")
         )
     out.document(document)
     return EXIT_HELD if document["pendingHolds"] else EXIT_OK
+
+
+def history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=50, help="entries, newest first")
+    parser.add_argument("--days", type=int, default=1, help="how far back (HISTORY_DAYS keeps)")
+
+
+def run_history(args: argparse.Namespace, out: Output) -> int:
+    config = settings.Settings.from_env()
+    group_ids = [g.strip().lower() for g in args.group or []] or [None]
+    since = datetime.now(UTC) - timedelta(days=max(1, args.days))
+
+    async def read(state: StateStore) -> list[Any]:
+        entries = []
+        for group_id in group_ids:
+            entries += await state.history(group_id=group_id, since=since, limit=args.limit)
+        return sorted(entries, key=lambda e: e.at, reverse=True)[: args.limit]
+
+    entries = _with_state(args, config, read)
+    for entry in entries:
+        by = f" by {entry.by}" if entry.by else ""
+        out.say(
+            f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.action:<6} {entry.result:<8} {entry.user_id} "
+            f"{entry.group_id} ({entry.cause}{by}, {entry.correlation_id}): {entry.reason}"
+        )
+    out.document({"history": [entry.to_json() for entry in entries]})
+    return EXIT_OK
 
 
 def _print_hold(out: Output, hold: dict[str, Any]) -> None:

@@ -23,8 +23,8 @@ async def record_run(
     full: bool = False,
     history_days: int = 30,
 ) -> None:
-    """One history row per change written or held; per group: last change, last error, and
-    for a full run the reconcile's time, result, counts, duration and member count."""
+    """One history row per change written; per group: last change, last error, and for a
+    full run the reconcile's time, result, counts, duration and member count."""
     entries = [entry for result in report.groups for entry in _entries(result, run, now)]
     updates = [_update(result, report, now, full) for result in report.groups]
     try:
@@ -37,8 +37,9 @@ async def record_run(
 
 
 def _entries(result: GroupResult, run: Run, now: datetime) -> list[HistoryEntry]:
-    plan = result.plan
-    rows = [
+    """Changes written only: a held removal is not a change (its hold keeps it, with the
+    reason), so rechecks of held users add no rows."""
+    return [
         HistoryEntry(
             now,
             c.group_id,
@@ -52,28 +53,6 @@ def _entries(result: GroupResult, run: Run, now: datetime) -> list[HistoryEntry]
         )
         for c in result.written
     ]
-    held = "held" if plan.hold_id else "withheld"
-    rows += [
-        HistoryEntry(
-            now, c.group_id, c.user_id, c.action, held, c.reason, run.cause, run.correlation_id
-        )
-        for c in plan.deferred
-    ]
-    if plan.held and plan.hold_id:
-        rows += [
-            HistoryEntry(
-                now,
-                c.group_id,
-                c.user_id,
-                c.action,
-                "held",
-                c.reason,
-                run.cause,
-                run.correlation_id,
-            )
-            for c in plan.removes
-        ]
-    return rows
 
 
 def _update(
