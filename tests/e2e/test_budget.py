@@ -124,7 +124,7 @@ def test_an_hr_blank_through_the_webhook_removes_the_budget_and_holds_the_rest(
     subscribe(stack)
     blanked = chosen[:BLANKED]
     # A second worker process on the same queue: the two race for the same budget.
-    with DevHostProcess(host_json=ROOT / "tests/devhost/host.json", env=os.environ):
+    with DevHostProcess(host_json=ROOT / "tests/devhost/host.json", env=os.environ) as second:
         with httpx.Client(base_url=stack.graph.base_url, headers=TOKEN) as graph:
             for user_id in blanked:
                 answer = graph.patch(f"/users/{user_id}", json={"department": None})
@@ -139,6 +139,8 @@ def test_an_hr_blank_through_the_webhook_removes_the_budget_and_holds_the_rest(
             lambda: stack.graph.notifications()["pending"] == 0, what="notifications delivered"
         )
         wait_until(lambda: queue_drained(stack), timeout=30, what="the queue and rechecks")
+        worked = sum("'Functions.process_user_changes' (Succeeded" in line for line in second.lines)
+    assert worked > 0  # the second worker took its share of the messages
     assert len(removals(stack)) == BUDGET
     assert members(stack) == set(chosen) - set(removals(stack))
     [hold] = holds
@@ -273,3 +275,16 @@ def poisoned(stack: Stack) -> int:
         return client.get_queue_properties().approximate_message_count
     except Exception:
         return 0
+
+
+def test_the_operator_routes_answer_bad_requests_clearly(budget_stack: Stack) -> None:
+    holds = budget_stack.host.url("list_holds")
+    assert httpx.get(f"{holds}/not-an-id").json()["error"]["code"] == "InvalidHoldId"
+    missing = httpx.get(f"{holds}/0123456789ab")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "HoldNotFound"
+    anonymous = httpx.post(f"{holds}/0123456789ab/approve", json={})
+    assert anonymous.status_code == 400
+    assert anonymous.json()["error"]["code"] == "MissingDecider"
+    assert httpx.get(holds, params={"status": "maybe"}).status_code == 400
+    status = httpx.get(budget_stack.host.url("status"))
+    assert status.status_code == 200 and status.json()["groups"][0]["id"] == SALES
