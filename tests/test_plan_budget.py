@@ -90,3 +90,14 @@ def test_no_tenant_limit_when_the_setting_is_zero() -> None:
 
 def test_an_unknown_count_grants_only_the_floor() -> None:
     assert grant({"g": 50}, {}, LIMITS, NOW).granted == {"g": 10}
+
+
+def test_a_group_at_100_percent_has_no_limit_of_its_own_but_the_tenant_one() -> None:
+    windows: dict[str, BudgetWindow] = {}
+    for _ in range(3):  # churn: more removals than members, over one window
+        result = grant({"g": 30}, windows, LIMITS, NOW, members_now={"g": 40}, percents={"g": 100})
+        assert result.granted == {"g": 30}
+        windows.update(result.windows)
+    capped = BudgetLimits(tenant_max=50)
+    result = grant({"g": 80}, {}, capped, NOW, members_now={"g": 40}, percents={"g": 100})
+    assert result.granted == {"g": 50}

@@ -70,7 +70,8 @@ class BudgetGrant:
 
 def group_allowance(window: BudgetWindow, percent: float, limits: BudgetLimits) -> int | None:
     """The group's budget for this window: its percent of the members at the window's start,
-    and never less than REMOVAL_FLOOR. None when the member count is not known yet."""
+    and never less than REMOVAL_FLOOR. None when the member count is not known yet. A percent
+    of 100 or more lifts the group's limit (`grant` then applies only the tenant's)."""
     if window.members_at_start is None:
         return None
     return max(limits.removal_floor, math.floor(window.members_at_start * percent / 100))
@@ -115,10 +116,11 @@ def grant(
         if window.members_at_start is None and group_id in members_now:
             window = replace(window, members_at_start=members_now[group_id] + window.used)
         percent = percents.get(group_id)
-        allowance = group_allowance(
-            window, limits.max_removal_percent if percent is None else percent, limits
-        )
-        left = (limits.removal_floor if allowance is None else allowance) - window.used
+        percent = limits.max_removal_percent if percent is None else percent
+        allowance = group_allowance(window, percent, limits)
+        left: float = (limits.removal_floor if allowance is None else allowance) - window.used
+        if percent >= 100:  # the group may lose everyone: churn is not capped, the tenant is
+            left = math.inf
         take = int(max(0, min(want, left, tenant_left)))
         granted[group_id] = take
         tenant_left -= take
