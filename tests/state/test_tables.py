@@ -220,3 +220,10 @@ async def test_a_store_that_is_down_fails_closed(prefix: str) -> None:
             await spend(store, {GROUP: 5}, LIMITS, now(), percents={}, member_count=members)
     finally:
         await store.close()
+
+
+async def test_a_hold_too_large_for_its_row_fails_closed(store: TableStateStore) -> None:
+    removals = [HeldRemoval(f"u{n}", "r") for n in range(20_001)]
+    with pytest.raises(StateUnavailable, match="decide it"):
+        await store.add_to_hold(GROUP, "Sales", removals, now())
+    assert (await store.group_holds([GROUP]))[GROUP].pending is None
