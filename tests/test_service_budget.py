@@ -75,6 +75,7 @@ async def test_chunked_messages_remove_at_most_the_budget_and_hold_the_rest() ->
     assert set(hold.user_ids).isdisjoint(removed(directory))
     assert uid(9999) in directory.member_ids(SALES)  # adds still go
     assert reports[-1].exit_code == 3 and not reports[-1].retryable
+    assert reports[2].groups[0].status == "held"  # every removal it wanted went to the hold
     assert all(r.removals[0].reason.startswith("rule does not match") for r in [hold])
 
 

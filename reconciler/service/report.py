@@ -49,8 +49,8 @@ class GroupResult:
             return "failed"
         if plan.paused:
             return "paused"
-        if plan.held:
-            return "held"
+        if plan.held or (plan.hold_id and not plan.changes):
+            return "held"  # by the guard, or every change it wanted went into the hold
         if not plan.changes:
             return "unchanged"
         return "planned" if self.dry_run else "written"
