@@ -41,24 +41,30 @@ class TableStateStore:
     """Implements reconciler.state.ports.StateStore. One per event loop (the async client
     cannot be shared across loops); tables are created on first use."""
 
-    def __init__(self, service: Any, prefix: str = "reconciler") -> None:
+    def __init__(self, service: Any, prefix: str = "reconciler", unavailable: str = "") -> None:
         self._service = service
+        self._unavailable = unavailable
         self._names = {table: f"{prefix}{table}" for table in TABLES}
         self._ready: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TableStateStore:
-        """Raises StateUnavailable when no storage connection is configured."""
+        """With no storage connection configured, every call raises StateUnavailable naming
+        the settings: work that needs no state (adds, maintenance) still goes, removals fail
+        closed."""
         try:
             endpoint = TableEndpoint.from_settings(settings)
         except SettingsError as error:
-            raise StateUnavailable(str(error)) from error
+            return cls(None, settings.state_table_prefix, unavailable=str(error))
         return cls(endpoint.service_client(), settings.state_table_prefix)
 
     async def close(self) -> None:
-        await self._service.close()
+        if self._service is not None:
+            await self._service.close()
 
     async def _table(self, table: str) -> Any:
+        if self._service is None:
+            raise StateUnavailable(self._unavailable)
         name = self._names[table]
         if name not in self._ready:
             await self._service.create_table_if_not_exists(name)
@@ -370,8 +376,7 @@ _SHARED: dict[tuple[int, Settings], TableStateStore] = {}
 @asynccontextmanager
 async def shared_state(settings: Settings) -> AsyncIterator[TableStateStore]:
     """One store per event loop and settings for the worker (its loop lives as long as the
-    process), so every message reuses the connection pool. Raises StateUnavailable when no
-    storage connection is configured."""
+    process), so every message reuses the connection pool."""
     key = (id(asyncio.get_running_loop()), settings)
     if key not in _SHARED:
         _SHARED[key] = TableStateStore.from_settings(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,9 +13,11 @@ from reconciler import queue as work
 from reconciler.settings import Settings
 from reconciler.work_queue import QueueUnavailable
 from reconciler.worker import RetryLater, process_message
+from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
 from tests.graph.conftest import graph_directory
 
 ROOT = Path(__file__).resolve().parents[2]
+_PREFIXES = itertools.count(1)
 SALES = "10000000-0000-4000-8000-000000000001"
 
 
@@ -38,7 +41,9 @@ class UnavailableQueue(RecordingQueue):
 
 
 @pytest.fixture
-def worker_env(graph, sleeps, monkeypatch: pytest.MonkeyPatch):
+def worker_env(graph, sleeps, azurite, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+    """The worker's settings: the emulator, and Azurite's tables for the removal budget (own
+    tables per test, so one test's removals never spend another's budget)."""
     monkeypatch.setenv("RULES_FILE", str(ROOT / "rules.sample.toml"))
     settings = Settings.from_env(
         {
@@ -46,6 +51,8 @@ def worker_env(graph, sleeps, monkeypatch: pytest.MonkeyPatch):
             "GRAPH_CREDENTIAL": "static",
             "GRAPH_STATIC_TOKEN": "t",
             "RECHECK_DELAY_SECONDS": "45",
+            "AzureWebJobsStorage": azurite.connection_string,
+            "STATE_TABLE_PREFIX": f"worker{next(_PREFIXES)}",
         }
     )
 

@@ -53,9 +53,13 @@ def test_an_unknown_credential_kind_is_named() -> None:
         TableEndpoint.from_settings(settings)
 
 
-def test_no_storage_at_all_makes_the_store_unavailable() -> None:
+async def test_no_storage_at_all_makes_every_call_unavailable() -> None:
+    store = TableStateStore.from_settings(Settings.from_env({}))
     with pytest.raises(StateUnavailable, match="AzureWebJobsStorage is not set"):
-        TableStateStore.from_settings(Settings.from_env({}))
+        await store.read_budget(["g"])
+    with pytest.raises(StateUnavailable, match="AzureWebJobsStorage is not set"):
+        await store.holds()
+    await store.close()
 
 
 @pytest.mark.parametrize("prefix", ["1abc", "re-con", "x" * 57])
