@@ -10,6 +10,7 @@ from reconciler.directory import Directory
 from reconciler.plan import GuardLimits, GuardVerdict, Planner
 from reconciler.policy import ManagedGroup, Policy
 from reconciler.rules import RuleSet
+from reconciler.service.incremental import direct_groups
 from reconciler.service.record import record_run
 from reconciler.service.report import GroupResult, RunReport
 from reconciler.service.run import Run, finish_run, request_counts, unwritable
@@ -17,8 +18,6 @@ from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
 from reconciler.state import HoldError, HoldStore, StateStore
 from reconciler.state.model import Hold
-
-_GROUP_TYPE = "#microsoft.graph.group"
 
 
 async def approve_hold(
@@ -51,15 +50,7 @@ async def approve_hold(
         list(hold.user_ids), ruleset.select, manager=ruleset.needs_manager, member_of=True
     )
     users = {str(k).lower(): v for k, v in found.items() if v is not None}
-    memberships = {
-        user_id: {group.id}
-        for user_id, user in users.items()
-        if any(
-            str(entry.get("id", "")).lower() == group.id
-            and entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE
-            for entry in user.get("memberOf") or ()
-        )
-    }
+    memberships = {user_id: direct_groups(user, {group.id}) for user_id, user in users.items()}
     planner = Planner([group], ruleset, memberships, listing_complete=False, now=now)
     for user in users.values():
         planner.see(user)

@@ -77,12 +77,7 @@ async def reconcile_users(
             run.audit("skip", user=user_id, reason="the user no longer exists")
             continue
         present.append(user)
-        memberships[user_id] = {
-            entry["id"].lower()
-            for entry in user.get("memberOf") or ()
-            if entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE
-            and str(entry.get("id", "")).lower() in managed
-        }
+        memberships[user_id] = direct_groups(user, managed)
     planner = Planner(groups, ruleset, memberships, listing_complete=False, now=datetime.now(UTC))
     for user in present:
         planner.see(user)
@@ -133,6 +128,16 @@ async def reconcile_users(
         skipped=tuple(skipped),
         state=state if not dry_run else None,
     )
+
+
+def direct_groups(user: dict, managed: set[str] | frozenset[str]) -> set[str]:
+    """The managed groups a user read with `member_of=True` is a direct member of."""
+    return {
+        entry["id"].lower()
+        for entry in user.get("memberOf") or ()
+        if entry.get("@odata.type", _GROUP_TYPE) == _GROUP_TYPE
+        and str(entry.get("id", "")).lower() in managed
+    }
 
 
 async def _finish(
