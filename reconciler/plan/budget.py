@@ -63,10 +63,6 @@ class BudgetGrant:
     granted: Mapping[str, int]
     windows: Mapping[str, BudgetWindow] = field(default_factory=dict)
 
-    def held(self, wanted: Mapping[str, int]) -> dict[str, int]:
-        left = {g: n - self.granted.get(g, 0) for g, n in wanted.items()}
-        return {g: n for g, n in left.items() if n > 0}
-
 
 def group_allowance(window: BudgetWindow, percent: float, limits: BudgetLimits) -> int | None:
     """The group's budget for this window: its percent of the members at the window's start,
