@@ -1,21 +1,17 @@
-"""The function catalog: what each function of the app is, read from the binding metadata the host
-indexes (`app.get_functions()` -> function.json), with `%SETTING%` expressions resolved."""
+"""The function catalog: what each function of the app is, read from the binding metadata the worker
+reports (its raw bindings, as the host receives them), with `%SETTING%` expressions resolved from
+the app settings. A function the host cannot bind is in error; the others still run."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import ModuleType
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-
-import azure.functions as func
 
 from devhost.config import ConfigError, resolve
 from devhost.schedule import Schedule, parse_schedule
+from devhost.worker import IndexedFunction
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 SUPPORTED_OUTPUTS = {"queue", "http"}
@@ -36,12 +32,10 @@ class FunctionSpec:
     """One function as devhost runs it. `trigger` is "http", "queue" or "timer"."""
 
     name: str
+    function_id: str
     trigger: str
     trigger_arg: str
-    user_function: Callable[..., Any]
-    is_async: bool
     outputs: tuple[QueueOutput, ...] = ()
-    wants_context: bool = False
     # http
     route: str = ""
     methods: tuple[str, ...] = ()
@@ -62,24 +56,8 @@ class FunctionSpec:
         return f"{self.queue}-poison"
 
 
-def find_app(module_path: str) -> func.FunctionApp:
-    """Import `module` (or `module:attribute`) and return its FunctionApp, as the worker indexes
-    the first FunctionRegister it finds among the module's globals."""
-    module_name, _, attribute = module_path.partition(":")
-    module: ModuleType = importlib.import_module(module_name)
-    if attribute:
-        app = getattr(module, attribute)
-        if not isinstance(app, func.FunctionRegister):
-            raise ConfigError(f"{module_path} is not a FunctionApp")
-        return app
-    for value in vars(module).values():
-        if isinstance(value, func.FunctionRegister):
-            return value
-    raise ConfigError(f"module {module_name} has no FunctionApp (app = func.FunctionApp())")
-
-
-def _queue_name(raw: str, environ: Mapping[str, str], where: str) -> str:
-    name = resolve(raw, environ, where)
+def _queue_name(raw: str, settings: Mapping[str, str], where: str) -> str:
+    name = resolve(raw, settings, where)
     if not QUEUE_NAME.match(name):
         raise ConfigError(
             f"{where}: queue name {name!r} is invalid (3-63 lower-case letters, digits, hyphens)"
@@ -87,40 +65,38 @@ def _queue_name(raw: str, environ: Mapping[str, str], where: str) -> str:
     return name
 
 
-def describe(function: func.Function, environ: Mapping[str, str]) -> FunctionSpec:
-    """Turn one indexed function into a FunctionSpec; ConfigError names what devhost cannot run."""
-    name = function.get_function_name()
-    bindings = json.loads(function.get_function_json())["bindings"]
-    user_function = function.get_user_function()
-    parameters = inspect.signature(user_function).parameters
-    trigger = next((b for b in bindings if b["type"].endswith("Trigger")), None)
+def describe(function: IndexedFunction, settings: Mapping[str, str]) -> FunctionSpec:
+    """Turn one indexed function into a FunctionSpec; ConfigError says why the host cannot bind
+    it (an unknown binding, a setting that does not resolve, an invalid queue name)."""
+    name = function.name
+    bindings = list(function.bindings)
+    trigger = next((b for b in bindings if str(b.get("type", "")).endswith("Trigger")), None)
     if trigger is None:
         raise ConfigError(f"function {name} has no trigger")
     outputs = []
     for binding in bindings:
-        if binding is trigger or (binding["type"] == "http" and binding["direction"] == "OUT"):
+        direction = str(binding.get("direction", "")).upper()
+        if binding is trigger or (binding["type"] == "http" and direction == "OUT"):
             continue
-        if binding["type"] != "queue" or binding["direction"] != "OUT":
+        if binding["type"] != "queue" or direction != "OUT":
             raise ConfigError(
                 f"function {name}: devhost does not support the {binding['type']} binding "
-                f"({binding['direction'].lower()}); supported: httpTrigger, queueTrigger, "
+                f"({direction.lower()}); supported: httpTrigger, queueTrigger, "
                 "timerTrigger, queue output"
             )
         where = f"function {name}, binding {binding['name']}"
         outputs.append(
             QueueOutput(
                 name=binding["name"],
-                queue=_queue_name(binding["queueName"], environ, where),
+                queue=_queue_name(binding["queueName"], settings, where),
                 connection=binding.get("connection") or DEFAULT_CONNECTION,
             )
         )
-    common = {
+    common: dict[str, Any] = {
         "name": name,
+        "function_id": function.function_id,
         "trigger_arg": trigger["name"],
-        "user_function": user_function,
-        "is_async": inspect.iscoroutinefunction(user_function),
         "outputs": tuple(outputs),
-        "wants_context": "context" in parameters,
     }
     where = f"function {name}"
     kind = trigger["type"]
@@ -128,7 +104,7 @@ def describe(function: func.Function, environ: Mapping[str, str]) -> FunctionSpe
         route = trigger.get("route") or name
         return FunctionSpec(
             trigger="http",
-            route=resolve(route, environ, where).strip("/"),
+            route=resolve(route, settings, where).strip("/"),
             methods=tuple(m.upper() for m in trigger.get("methods") or ALL_METHODS),
             auth_level=str(trigger.get("authLevel", "FUNCTION")).upper(),
             **common,
@@ -136,35 +112,37 @@ def describe(function: func.Function, environ: Mapping[str, str]) -> FunctionSpe
     if kind == "queueTrigger":
         return FunctionSpec(
             trigger="queue",
-            queue=_queue_name(trigger["queueName"], environ, where),
+            queue=_queue_name(trigger["queueName"], settings, where),
             connection=trigger.get("connection") or DEFAULT_CONNECTION,
             **common,
         )
     if kind == "timerTrigger":
         return FunctionSpec(
             trigger="timer",
-            schedule=parse_schedule(resolve(trigger["schedule"], environ, where)),
+            schedule=parse_schedule(resolve(trigger["schedule"], settings, where)),
             run_on_startup=bool(trigger.get("runOnStartup", False)),
             **common,
         )
     raise ConfigError(f"function {name}: devhost does not support the {kind} trigger")
 
 
-def build_catalog(app: func.FunctionApp, environ: Mapping[str, str]) -> dict[str, FunctionSpec]:
-    """Every function of the app by name. Any function devhost cannot run stops the start-up
-    with its reason, as an indexing error stops the real host."""
-    catalog: dict[str, FunctionSpec] = {}
-    # azure-functions 1.26 remembers the names get_functions() has seen (functions_bindings) and
-    # refuses them on a second call, so indexing the same app twice in one process (a test
-    # suite, a restarted in-process host) would fail: index afresh, then leave the app as it
-    # was. Real duplicates are still refused.
-    seen = app.functions_bindings
-    app.functions_bindings = {}
-    try:
-        functions = app.get_functions()
-    finally:
-        app.functions_bindings = seen
+@dataclass(frozen=True)
+class Catalog:
+    """The functions the host runs, and those in error with the reason (not run)."""
+
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def build_catalog(functions: list[IndexedFunction], settings: Mapping[str, str]) -> Catalog:
+    """Every function by name. One the host cannot bind is in error, and only that one: the
+    Functions host skips it and starts the others ("The 'X' function is in error: ...")."""
+    catalog = Catalog()
     for function in functions:
-        spec = describe(function, environ)
-        catalog[spec.name] = spec
+        try:
+            spec = describe(function, settings)
+        except ConfigError as error:
+            catalog.errors[function.name] = str(error)
+        else:
+            catalog.functions[spec.name] = spec
     return catalog

@@ -12,17 +12,26 @@ from pathlib import Path
 
 from devhost.config import ConfigError, HostOptions
 from devhost.host import FUNCTION_KEY_SETTING, MASTER_KEY_SETTING, DevHost
-from devhost.invocation import current_function
+from devhost.invocation import function_of_current_record
 from devhost.queues import LEASE_SECONDS
+from devhost.worker import WorkerError
 
 DESCRIPTION = """\
-Hosts a Python v2 function app locally without Core Tools: HTTP triggers under /api/<route>,
-queue triggers polled from Azure Storage (Azurite) with host.json's extensions.queues settings
-(batchSize, newBatchThreshold, maxPollingInterval, visibilityTimeout, maxDequeueCount then
-<queue>-poison, messageEncoding), queue output bindings, timer triggers on their NCRONTAB
-schedules (UTC), and %SETTING% binding expressions. local.settings.json's Values are loaded into
-the environment (the environment wins). Non-HTTP functions run on demand with
-POST /admin/functions/<name> and body {"input": "..."} (answers 202).
+Hosts a Python v2 function app locally without Core Tools. The app is loaded, validated and
+invoked by the Python worker's own code (azure-functions-runtime, pinned in
+requirements-worker.txt): its indexing refuses exactly what the worker refuses, with the
+worker's message, and its converters build func.HttpRequest, func.QueueMessage and
+func.TimerRequest and encode responses and queue outputs. Around it devhost is the host: HTTP
+triggers under /api/<route>, queue triggers polled from Azure Storage (Azurite) with host.json's
+extensions.queues settings (batchSize, newBatchThreshold, maxPollingInterval,
+visibilityTimeout, maxDequeueCount then <queue>-poison, messageEncoding), queue output
+bindings, timer triggers on their NCRONTAB schedules (UTC), and %SETTING% binding expressions
+resolved from the app settings: local.settings.json's Values and devhost's own environment
+(which wins), by name in any case, taken before the app is imported (what the app sets in its
+own process never resolves, as in the real host). A function whose bindings cannot be resolved
+is reported in error and the others run; an app the worker refuses does not start. Values are
+also put into the app's environment, as Core Tools starts the worker. Non-HTTP functions run on
+demand with POST /admin/functions/<name> and body {"input": "..."} (answers 202).
 """
 
 EPILOG = f"""\
@@ -31,10 +40,28 @@ FUNCTION takes the function key or the master key, ADMIN (and the admin API) the
 in the x-functions-key header or the code query parameter. Keys come from the settings
 {FUNCTION_KEY_SETTING} and {MASTER_KEY_SETTING}, else they are generated and printed.
 
-Differences from the real host: only HTTP, queue and timer triggers and queue outputs (any other
-binding stops the start-up, naming it); timer schedules are UTC, run in this process only (no
-blob lease, no useMonitor status, pastDue only when a run is more than a period late); a sync
-function that exceeds functionTimeout fails but its thread runs on; routes bind 127.0.0.1 only.
+Where devhost still differs from the Functions host (and why):
+  - The worker runs in devhost's process, not as a child over gRPC; the messages between them
+    are plain objects (devhost/rpc.py), not protobuf, so a field of the wrong type is not
+    refused by protobuf (the worker's converters check types first). The host is .NET; its
+    gRPC stubs are not on PyPI. One app per process: an in-process DevHost refuses a second,
+    different app (DevHostProcess runs one per child).
+  - The worker code is azure-functions-runtime 1.3.0 (the worker library for Python 3.13+);
+    Azure runs 3.11 apps with azure_functions_worker 4.x, which carries the same indexing and
+    converters.
+  - What the host sends for each trigger is devhost's code (devhost/binding_data.py): HTTP
+    bodies as bytes, queue bodies as text when UTF-8 (else bytes) with Id, DequeueCount,
+    PopReceipt and the three times as metadata, the timer's TimerInfo JSON. Queue outputs are
+    written one message per list item (objects as their JSON text), as the host does.
+  - Only HTTP, queue and timer triggers and queue outputs; a function with any other binding
+    is reported in error. Storage connections are connection strings only (no identity-based
+    <name>__accountName / __queueServiceUri; Azure's host supports them).
+  - Timer schedules are UTC and run in this process only (no blob lease, no useMonitor status,
+    pastDue only when a run is more than a period late).
+  - A sync function that exceeds functionTimeout fails but its thread runs on (the host
+    restarts the worker).
+  - Routes: constraints int, long, bool, guid, alpha are checked, others accepted; no content
+    negotiation (a str return is text/plain); no HTTP streaming; routes bind 127.0.0.1 only.
 
 With Core Tools installed, `func start` runs the same app from the same files instead (it also
 needs Azurite's blob and table services: `python -m devhost.azurite` starts all three on the
@@ -50,7 +77,7 @@ class _FunctionLogFilter(logging.Filter):
         self.function_level = function_level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        function = current_function.get()
+        function = function_of_current_record()
         record.source = (
             f"Functions.{function}" if function and record.name != "devhost" else record.name
         )
@@ -87,7 +114,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--settings", default="local.settings.json", help="local settings file")
     parser.add_argument(
-        "--app", default="function_app", help="module (or module:attribute) with the FunctionApp"
+        "--app",
+        default="function_app",
+        help="the app's script file in --app-dir, as PYTHON_SCRIPT_FILE_NAME names it "
+        "(default function_app, i.e. function_app.py)",
+    )
+    parser.add_argument(
+        "--app-dir", default=".", help="the function app's directory (default: the current one)"
     )
     parser.add_argument("--host-json", default="host.json", help="host.json to honour")
     parser.add_argument(
@@ -121,6 +154,7 @@ def default_port(settings: str) -> int:
 async def serve(args: argparse.Namespace) -> int:
     host = DevHost(
         app=args.app,
+        app_dir=args.app_dir,
         port=args.port if args.port is not None else default_port(args.settings),
         settings=args.settings,
         host_json=args.host_json,
@@ -133,6 +167,9 @@ async def serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await host.start_async()
+    except WorkerError as exc:
+        print(f"devhost: Worker failed to index functions: {exc}", file=sys.stderr)
+        return 1
     except (ConfigError, ImportError, ValueError, OSError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 1

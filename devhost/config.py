@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -124,35 +124,71 @@ class HostOptions:
         return cls.from_json(document, str(path))
 
 
-def load_local_settings(
-    path: str | os.PathLike[str] | None, environ: MutableMapping[str, str]
-) -> list[str]:
-    """Copy local.settings.json's Values into `environ` where not already set (the environment
-    wins, as with Core Tools). Returns the names it added, so an in-process host can undo them."""
+def read_values(path: str | os.PathLike[str] | None) -> dict[str, str]:
+    """local.settings.json's Values (none when the file is absent)."""
     if path is None or not Path(path).exists():
-        return []
+        return {}
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected an object with Values")
     if document.get("IsEncrypted"):
         raise ConfigError(f"{path}: IsEncrypted is true; devhost reads only plain settings")
     values = document.get("Values") or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: Values must be an object of NAME: value pairs")
+    return {name: "" if value is None else str(value) for name, value in values.items()}
+
+
+def load_local_settings(values: Mapping[str, str], environ: MutableMapping[str, str]) -> list[str]:
+    """Copy Values into the app's environment where not already set (the environment wins), as
+    Core Tools starts the worker. Returns the names it added, so an in-process host can undo
+    them."""
     added = []
     for name, value in values.items():
         if name not in environ:
-            environ[name] = "" if value is None else str(value)
+            environ[name] = value
             added.append(name)
     return added
 
 
-def resolve(text: str, environ: Mapping[str, str], where: str) -> str:
+class AppSettings(Mapping[str, str]):
+    """The settings the host resolves bindings from: local.settings.json Values and the host's
+    own environment (which wins), by name in any case, as .NET configuration looks them up.
+    Taken before the app is imported: what the app's code sets in its own process is never
+    seen, as the real host (another process) never sees it."""
+
+    def __init__(self, values: Mapping[str, str], environ: Mapping[str, str]) -> None:
+        self._by_key: dict[str, tuple[str, str]] = {}
+        for source in (values, environ):
+            for name, value in source.items():
+                self._by_key[name.lower()] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._by_key[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_key
+
+
+def resolve(text: str, settings: Mapping[str, str], where: str) -> str:
     """Replace `%SETTING%` binding expressions; an unknown setting is an error, as in the host."""
 
     def lookup(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in environ:
-            raise ConfigError(f"{where}: '%{name}%' does not resolve to a value (set {name})")
-        return environ[name]
+        if name not in settings:
+            raise ConfigError(
+                f"{where}: '%{name}%' does not resolve to a value (add {name} to the app "
+                "settings: local.settings.json Values locally, Application settings in Azure)"
+            )
+        return settings[name]
 
     return BINDING_EXPRESSION.sub(lookup, text)

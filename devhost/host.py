@@ -13,9 +13,9 @@ or on the caller's loop: `async with DevHost(...) as host: ...`. `python -m devh
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
-import sys
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,13 +23,18 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.catalog import FunctionSpec, build_catalog, find_app
-from devhost.config import HostOptions, load_local_settings
+from devhost import rpc
+from devhost.binding_data import TriggerInput
+from devhost.catalog import Catalog, FunctionSpec, build_catalog
+from devhost.config import AppSettings, ConfigError, HostOptions, load_local_settings, read_values
 from devhost.http_triggers import HttpFront, Keys
 from devhost.invocation import Invoker, Outcome
 from devhost.queues import LEASE_SECONDS, QueueListener, QueueService
 from devhost.timers import TimerRunner
+from devhost.worker import Worker
 from loopthread import LoopThread
+
+log = logging.getLogger("devhost")
 
 HOST = "127.0.0.1"
 FUNCTION_KEY_SETTING = "DEVHOST_FUNCTION_KEY"
@@ -60,6 +65,8 @@ class DevHost:
         self.stop_timeout = stop_timeout
         self.queue_lease_seconds = queue_lease_seconds
         self.catalog: dict[str, FunctionSpec] = {}
+        self.errors: dict[str, str] = {}  # functions in error: name -> why the host skips it
+        self.settings = AppSettings({}, {})
         self.options = HostOptions()
         self.keys = Keys(False, "", "")
         self.started_at: datetime | None = None
@@ -68,6 +75,7 @@ class DevHost:
         self._front: HttpFront | None = None
         self._queues: QueueService | None = None
         self._invoker: Invoker | None = None
+        self._worker: Worker | None = None
         self._listeners: list[QueueListener] = []
         self._timers: list[TimerRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -90,7 +98,11 @@ class DevHost:
 
     async def start_async(self) -> DevHost:
         self._loop = asyncio.get_running_loop()
-        self._added_settings = load_local_settings(self.settings_path, self.environ)
+        values = read_values(self.settings_path)
+        # The host's settings are fixed before the app is imported: what the app's import puts
+        # into its own environment is never seen by the real host (another process).
+        self.settings = AppSettings(values, dict(self.environ))
+        self._added_settings = load_local_settings(values, self.environ)
         try:
             await self._start()
         except BaseException:
@@ -100,17 +112,18 @@ class DevHost:
 
     async def _start(self) -> None:
         self.options = HostOptions.load(self.host_json)
-        if str(self.app_dir) not in sys.path:
-            sys.path.insert(0, str(self.app_dir))
-        app = find_app(self.app_path)
-        self.catalog = build_catalog(app, self.environ)
+        self._worker = Worker(self.app_dir, script_file(self.app_path))
+        catalog: Catalog = build_catalog(await self._worker.start(), self.settings)
+        self.catalog, self.errors = catalog.functions, catalog.errors
+        for name, why in self.errors.items():
+            log.error("The '%s' function is in error: %s", name, why)
         self.keys = Keys(
             self.require_keys,
-            self.environ.get(FUNCTION_KEY_SETTING) or secrets.token_urlsafe(24),
-            self.environ.get(MASTER_KEY_SETTING) or secrets.token_urlsafe(24),
+            self.settings.get(FUNCTION_KEY_SETTING) or secrets.token_urlsafe(24),
+            self.settings.get(MASTER_KEY_SETTING) or secrets.token_urlsafe(24),
         )
-        self._invoker = Invoker(timeout=self.options.function_timeout)
-        self._queues = QueueService(self.environ, self.options.queues)
+        self._invoker = Invoker(self._worker, timeout=self.options.function_timeout)
+        self._queues = QueueService(self.settings, self.options.queues)
         self._front = HttpFront(
             self.catalog,
             route_prefix=self.options.route_prefix,
@@ -161,8 +174,9 @@ class DevHost:
         await asyncio.gather(*self._tasks, *self._timer_tasks, return_exceptions=True)
         if self._queues is not None:
             await self._queues.close()
-        if self._invoker is not None:
-            self._invoker.close()
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         for name in self._added_settings:
             self.environ.pop(name, None)
         self._added_settings = []
@@ -196,18 +210,20 @@ class DevHost:
 
     # ----- what the parts share --------------------------------------------------------------
 
-    async def write_outputs(self, spec: FunctionSpec, values: Mapping[str, Any]) -> None:
+    async def write_outputs(self, spec: FunctionSpec, values: Mapping[str, rpc.TypedData]) -> None:
         assert self._queues is not None
         await self._queues.write_outputs(spec.outputs, values)
 
-    async def _invoke_and_write(self, spec: FunctionSpec, value: Any, reason: str) -> Outcome:
+    async def _invoke_and_write(
+        self, spec: FunctionSpec, value: TriggerInput, reason: str
+    ) -> Outcome:
         assert self._invoker is not None
         outcome = await self._invoker.invoke(spec, value, reason)
         if outcome.succeeded:
             try:
                 await self.write_outputs(spec, outcome.outputs)
             except Exception as exc:
-                outcome.error = exc
+                outcome.error = str(exc)
         return outcome
 
     def status(self) -> dict[str, Any]:
@@ -215,6 +231,9 @@ class DevHost:
             "state": "Running" if self._runner is not None else "Stopped",
             "version": "devhost",
             "functions": sorted(self.catalog),
+            "errors": [
+                f"The '{name}' function is in error: {why}" for name, why in self.errors.items()
+            ],
             "startedAt": self.started_at.isoformat() if self.started_at else None,
         }
 
@@ -234,6 +253,8 @@ class DevHost:
             for output in spec.outputs:
                 detail += f"  -> queue '{output.queue}'"
             rows.append((spec.name, spec.trigger, detail))
+        for name, why in sorted(self.errors.items()):
+            rows.append((name, "ERROR", why))
         width = max((len(r[0]) for r in rows), default=8)
         lines = [f"  {name:<{width}}  {kind:<5}  {detail}" for name, kind, detail in rows]
         q = self.options.queues
@@ -252,6 +273,19 @@ class DevHost:
             )
             lines.append(f"  master key:   {self.keys.master_key}")
         return "\n".join(["Functions:", *lines])
+
+
+def script_file(app: str) -> str:
+    """The script file the worker loads from the app directory (PYTHON_SCRIPT_FILE_NAME):
+    `function_app` or `function_app.py`. The worker imports a file, not a dotted module."""
+    name = app if app.endswith(".py") else f"{app}.py"
+    if "/" in name or ":" in name or "." in name[:-3]:
+        raise ConfigError(
+            f"--app {app!r}: the worker loads a script file from the app directory "
+            "(PYTHON_SCRIPT_FILE_NAME), e.g. function_app.py; put the app's directory in "
+            "--app-dir and give its file name here"
+        )
+    return name
 
 
 def _seconds(span: timedelta) -> str:

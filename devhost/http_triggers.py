@@ -12,21 +12,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import azure.functions as func
 from aiohttp import web
-from azure.functions.queue import QueueMessage as TriggerMessage
 
+from devhost.binding_data import (
+    OutputError,
+    TriggerInput,
+    http_answer,
+    http_input,
+    queue_input,
+    timer_input,
+)
 from devhost.catalog import FunctionSpec
 from devhost.invocation import Outcome
-from devhost.queues import OutputError
 from devhost.routes import RouteTemplate
-from devhost.timers import timer_request
 
 log = logging.getLogger("devhost")
 CALLED = "This function was programmatically called via the host APIs."
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the host's default maxRequestBodySize (100 MB)
 
-Invoke = Callable[[FunctionSpec, Any, str], Awaitable[Outcome]]
+Invoke = Callable[[FunctionSpec, TriggerInput, str], Awaitable[Outcome]]
 WriteOutputs = Callable[[FunctionSpec, Any], Awaitable[None]]
 
 
@@ -48,35 +52,13 @@ class Keys:
         return any(hmac.compare_digest(given.encode(), key.encode()) for key in accepted)
 
 
-def to_http_request(
-    request: web.Request, body: bytes, route_params: dict[str, str]
-) -> func.HttpRequest:
-    return func.HttpRequest(
-        method=request.method,
-        url=str(request.url),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        params={k: v for k, v in request.query.items()},
-        route_params=route_params,
-        body=body,
-    )
-
-
-def to_response(value: Any) -> web.Response:
-    """The host's answer for a function's return value (azure.functions' HttpResponseConverter)."""
-    if isinstance(value, str):
-        return web.Response(
-            status=200, body=value.encode(), content_type="text/plain", charset="utf-8"
-        )
-    if not isinstance(value, func.HttpResponse):
-        # The worker cannot encode anything else, None included (python-worker issue 683): 500.
-        raise TypeError(f"an HTTP function must return func.HttpResponse or str, not {value!r}")
-    headers = dict(value.headers.items())
-    if not any(k.lower() == "content-type" for k in headers):
-        mimetype = value.mimetype
-        headers["Content-Type"] = (
-            f"{mimetype}; charset={value.charset}" if mimetype.startswith("text/") else mimetype
-        )
-    return web.Response(status=value.status_code, body=value.get_body() or b"", headers=headers)
+def to_response(outcome: Outcome) -> web.Response:
+    """The host's answer from the worker's `$return` data."""
+    answer = http_answer(outcome.return_value)
+    response = web.Response(status=answer.status, body=answer.body)
+    for name, value in answer.headers:
+        response.headers.add(name, value)
+    return response
 
 
 class HttpFront:
@@ -132,13 +114,21 @@ class HttpFront:
         if not self.keys.allows(request, spec.auth_level):
             return web.Response(status=401)
         body = await request.read()
-        outcome = await self.invoke(spec, to_http_request(request, body, params), CALLED)
+        trigger = http_input(
+            request.method,
+            str(request.url),
+            dict(request.headers.items()),
+            dict(request.query.items()),
+            params,
+            body,
+        )
+        outcome = await self.invoke(spec, trigger, CALLED)
         if not outcome.succeeded:
             return web.Response(status=500)
         try:
             await self.write_outputs(spec, outcome.outputs)
-            return to_response(outcome.value)
-        except (OutputError, TypeError) as exc:
+            return to_response(outcome)
+        except OutputError as exc:
             # Output bindings are written after the function returns; if one fails, the
             # invocation fails and the caller gets 500, so Graph retries the notification.
             log.error("Executed 'Functions.%s' (Failed: %s)", spec.name, exc)
@@ -173,15 +163,15 @@ class HttpFront:
         if not isinstance(text, str):
             return web.json_response({"error": 'body must be {"input": "..."}'}, status=400)
         if spec.trigger == "queue":
-            value: Any = TriggerMessage(id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
+            value = queue_input(message_id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
         else:
-            value = timer_request()
+            value = timer_input()
         task = asyncio.create_task(self._run_admin(spec, value))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return web.Response(status=202)
 
-    async def _run_admin(self, spec: FunctionSpec, value: Any) -> None:
+    async def _run_admin(self, spec: FunctionSpec, value: TriggerInput) -> None:
         outcome = await self.invoke(spec, value, CALLED)
         if outcome.succeeded:
             try:

@@ -11,13 +11,14 @@ import binascii
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
-from azure.functions.queue import QueueMessage as TriggerMessage
 from azure.storage.queue.aio import QueueClient
 
+from devhost import rpc
+from devhost.binding_data import OutputError, queue_input, queue_messages
 from devhost.catalog import FunctionSpec, QueueOutput
 from devhost.config import ConfigError, QueueOptions
 from devhost.invocation import Invoker
@@ -31,34 +32,13 @@ LEASE_SECONDS = 600
 MIN_POLLING_SECONDS = 0.1
 
 
-class OutputError(RuntimeError):
-    """An output binding could not be written (the host fails the invocation: HTTP 500)."""
-
-
-def encode_messages(value: Any, encoding: str) -> list[str]:
-    """What `out.set(value)` puts on the queue: one message per str/bytes, a list gives several;
-    base64 by default, as the host's queues extension writes them."""
-    items: Iterable[Any] = [value] if isinstance(value, str | bytes) else value
-    try:
-        items = list(items)
-    except TypeError:
-        raise OutputError(
-            f"a queue output takes str, bytes or a list of them, not {value!r}"
-        ) from None
-    messages = []
-    for item in items:
-        if isinstance(item, str):
-            raw = item.encode("utf-8")
-        elif isinstance(item, bytes):
-            raw = item
-        else:
-            raise OutputError(
-                f"a queue output item must be str or bytes, not {type(item).__name__}"
-            )
-        messages.append(
-            base64.b64encode(raw).decode("ascii") if encoding == "base64" else raw.decode()
-        )
-    return messages
+def encode_messages(data: rpc.TypedData, encoding: str) -> list[str]:
+    """What a queue output puts on the queue (one message, or one per list item); base64 by
+    default, as the host's queues extension writes them."""
+    raw_messages = queue_messages(data)
+    if encoding == "base64":
+        return [base64.b64encode(raw).decode("ascii") for raw in raw_messages]
+    return [raw.decode("utf-8", errors="replace") for raw in raw_messages]
 
 
 def decode_body(text: str, encoding: str) -> bytes:
@@ -74,8 +54,8 @@ def decode_body(text: str, encoding: str) -> bytes:
 class QueueService:
     """Async queue clients per (connection setting, queue), created on first use."""
 
-    def __init__(self, environ: Mapping[str, str], options: QueueOptions) -> None:
-        self.environ = environ
+    def __init__(self, settings: Mapping[str, str], options: QueueOptions) -> None:
+        self.settings = settings
         self.options = options
         self._clients: dict[tuple[str, str], QueueClient] = {}
         # The listeners to wake when a message is written to their queue (the host's
@@ -85,7 +65,7 @@ class QueueService:
     def client(self, connection: str, queue: str) -> QueueClient:
         key = (connection, queue)
         if key not in self._clients:
-            conn_str = self.environ.get(connection)
+            conn_str = self.settings.get(connection)
             if not conn_str:
                 raise ConfigError(
                     f"storage connection setting {connection!r} is not set "
@@ -118,13 +98,13 @@ class QueueService:
             wake()
 
     async def write_outputs(
-        self, outputs: tuple[QueueOutput, ...], values: Mapping[str, Any]
+        self, outputs: tuple[QueueOutput, ...], values: Mapping[str, rpc.TypedData]
     ) -> None:
         for output in outputs:
             if output.name not in values:
                 continue
-            messages = encode_messages(values[output.name], self.options.message_encoding)
             try:
+                messages = encode_messages(values[output.name], self.options.message_encoding)
                 await self.send(output.connection, output.queue, messages)
             except (AzureError, ConfigError) as exc:
                 raise OutputError(f"could not write to queue '{output.queue}': {exc}") from exc
@@ -257,26 +237,29 @@ class QueueListener:
             log.warning("Queue '%s', message %s: %s", self.spec.queue, message.id, exc)
             await self._to_poison(message)
             return
-        trigger = TriggerMessage(
-            id=message.id,
+        trigger = queue_input(
+            message_id=message.id,
             body=body,
             dequeue_count=message.dequeue_count,
-            expiration_time=message.expires_on,
-            insertion_time=message.inserted_on,
-            time_next_visible=message.next_visible_on,
             pop_receipt=message.pop_receipt,
+            inserted=message.inserted_on,
+            expires=message.expires_on,
+            next_visible=message.next_visible_on,
         )
         renewal = asyncio.create_task(self._renew_lease(message))
         try:
             outcome = await self.invoker.invoke(
-                self.spec, trigger, f"New queue message detected on '{self.spec.queue}'."
+                self.spec,
+                trigger,
+                f"New queue message detected on '{self.spec.queue}'.",
+                retry_count=message.dequeue_count - 1,
             )
             if outcome.succeeded:
                 try:
                     await self.write_outputs(self.spec, outcome.outputs)
                 except OutputError as exc:
                     log.error("Function '%s' failed: %s", self.spec.name, exc)
-                    outcome.error = exc
+                    outcome.error = str(exc)
         finally:
             renewal.cancel()
         if outcome.succeeded:

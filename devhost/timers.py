@@ -9,23 +9,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from azure.functions.timer import TimerRequest
-
+from devhost.binding_data import timer_input
 from devhost.catalog import FunctionSpec
 
 log = logging.getLogger("devhost")
-
-
-def timer_request(
-    past_due: bool = False, last: datetime | None = None, next_: datetime | None = None
-) -> TimerRequest:
-    now = datetime.now(UTC)
-    status = {
-        "Last": (last or now).isoformat(),
-        "Next": (next_ or now).isoformat(),
-        "LastUpdated": now.isoformat(),
-    }
-    return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
 
 class TimerRunner:
@@ -53,7 +40,7 @@ class TimerRunner:
         assert schedule is not None
         last: datetime | None = None
         if self.spec.run_on_startup:
-            await self.invoke(self.spec, timer_request(), "Timer fired at startup (runOnStartup).")
+            await self.invoke(self.spec, timer_input(), "Timer fired at startup (runOnStartup).")
         while not self._stopping.is_set():
             self.next_run = schedule.next_after(datetime.now(UTC))
             if not await self._sleep_until(self.next_run):
@@ -64,7 +51,7 @@ class TimerRunner:
             past_due = fired - self.next_run > after - self.next_run
             await self.invoke(
                 self.spec,
-                timer_request(past_due, last, after),
+                timer_input(past_due, last, after),
                 f"Timer fired at {fired.isoformat(timespec='seconds')}",
             )
             last = fired

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,11 +13,17 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from devhost import Azurite, DevHost
-from tests.devhost import fixtures, sample_app
+from tests.devhost import fixtures
 
 HERE = Path(__file__).parent
 HOST_JSON = HERE / "host.json"
-APP = "tests.devhost.sample_app"
+# The worker imports an app's script file as a top-level module from the app's directory, so
+# the tests read the sample app's records from that same module: `import sample_app`.
+sys.path.insert(0, str(HERE))
+APP = "sample_app"
+
+import sample_app  # noqa: E402
+
 _counter = itertools.count()
 
 azurite = fixtures.azurite  # the session's Azurite (queue service, in memory)
@@ -67,7 +74,14 @@ def start_devhost(
     hosts: list[DevHost] = []
 
     def start(**kwargs: object) -> DevHost:
-        options = {"app": APP, "host_json": HOST_JSON, "settings": None, "port": 0, **kwargs}
+        options = {
+            "app": APP,
+            "app_dir": HERE,
+            "host_json": HOST_JSON,
+            "settings": None,
+            "port": 0,
+            **kwargs,
+        }
         host = DevHost(**options).start()  # type: ignore[arg-type]
         hosts.append(host)
         return host

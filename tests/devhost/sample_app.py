@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from typing import List  # noqa: UP035 (the worker needs typing generics inside func.Out)
 
 import azure.functions as func
 
@@ -23,6 +24,14 @@ in_flight = {"now": 0, "max": 0}
 _lock = threading.Lock()
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def reset() -> None:
     with _lock:
         received.clear()
@@ -32,7 +41,10 @@ def reset() -> None:
 
 @app.route(route="items/{id:int}", methods=["POST", "PUT"])
 @app.queue_output(arg_name="out", queue_name="%OUT_QUEUE%", connection="AzureWebJobsStorage")
-def enqueue_item(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
+def enqueue_item(
+    req: func.HttpRequest,
+    out: func.Out[List[str]],  # noqa: UP006
+) -> func.HttpResponse:
     """Sync: each line of the body becomes one queue message (one line: a plain str)."""
     lines = [line for line in req.get_body().decode().splitlines() if line]
     out.set(lines[0] if len(lines) == 1 else lines)
@@ -68,8 +80,9 @@ def crash(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="nothing", methods=["GET"])
-def returns_nothing(req: func.HttpRequest) -> None:
-    """The worker cannot encode None as an HTTP response."""
+def returns_nothing(req: func.HttpRequest) -> func.HttpResponse:  # type: ignore[return]
+    """Returns None despite its annotation (the worker refuses a `-> None` HTTP function at
+    indexing): the worker cannot encode None as an HTTP response."""
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%QUEUE_NAME%", connection="AzureWebJobsStorage")
@@ -105,4 +118,16 @@ async def process_item(msg: func.QueueMessage) -> None:
 def tick(timer: func.TimerRequest) -> None:
     """Sync timer."""
     with _lock:
-        ticks.append({"past_due": timer.past_due, "thread": threading.current_thread().name})
+        ticks.append({"past_due": timer.past_due, "on_event_loop": _on_event_loop()})
+
+
+@app.route(route="wrong-output", methods=["POST"])
+@app.queue_output(arg_name="out", queue_name="%OUT_QUEUE%", connection="AzureWebJobsStorage")
+def enqueue_wrong_type(
+    req: func.HttpRequest,
+    out: func.Out[List[str]],  # noqa: UP006
+) -> func.HttpResponse:
+    """Sets a value the worker's queue converter refuses (str, bytes, QueueMessage or a list).
+    (With `func.Out[str]` the worker would pick its generic converter, which takes an int.)"""
+    out.set(42)  # type: ignore[arg-type]  # deliberately wrong, to be refused
+    return func.HttpResponse(status_code=202)

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sample_app  # the module the worker loads (conftest.py puts its directory on sys.path)
 
 from devhost import Azurite, DevHost
-from tests.devhost import sample_app
 from tests.devhost.fixtures import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-HOST_JSON = Path(__file__).parent / "host.json"
+HERE = Path(__file__).parent
+LISTENING = re.compile(r"devhost listening on (http://127\.0\.0\.1:\d+)")
+HOST_JSON = HERE / "host.json"
 
 
 def test_cli_loads_local_settings_serves_and_stops_on_sigterm(
@@ -46,7 +48,9 @@ def test_cli_loads_local_settings_serves_and_stops_on_sigterm(
             "--port",
             "0",
             "--app",
-            "tests.devhost.sample_app",
+            "sample_app",
+            "--app-dir",
+            str(HERE),
             "--settings",
             str(settings),
             "--host-json",
@@ -84,9 +88,14 @@ def test_cli_loads_local_settings_serves_and_stops_on_sigterm(
     assert "devhost: stopped" in output
 
 
-def test_cli_reports_an_unresolved_setting_and_exits_1(tmp_path: Path) -> None:
+def test_cli_starts_without_the_functions_whose_settings_do_not_resolve(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    """As the Functions host does: "The 'X' function is in error", and the others run."""
     env = {k: v for k, v in os.environ.items() if k not in ("QUEUE_NAME", "OUT_QUEUE")}
-    result = subprocess.run(
+    env.update(AzureWebJobsStorage=azurite.connection_string, TICK_SCHEDULE="0 0 0 1 1 *")
+    env["BROKEN_STORAGE"] = azurite.connection_string
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -94,7 +103,9 @@ def test_cli_reports_an_unresolved_setting_and_exits_1(tmp_path: Path) -> None:
             "--port",
             "0",
             "--app",
-            "tests.devhost.sample_app",
+            "sample_app",
+            "--app-dir",
+            str(HERE),
             "--settings",
             str(tmp_path / "none.json"),
             "--host-json",
@@ -102,12 +113,32 @@ def test_cli_reports_an_unresolved_setting_and_exits_1(tmp_path: Path) -> None:
         ],
         cwd=REPO,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=60,
     )
-    assert result.returncode == 1
-    assert "does not resolve" in result.stderr
+    try:
+        assert process.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("Press Ctrl+C"):
+            line = process.stdout.readline()
+            assert line, f"devhost exited early: {''.join(lines)}"
+            lines.append(line)
+        base = next(m.group(1) for m in map(LISTENING.search, lines) if m)
+        output = "".join(lines)
+        for name in ("enqueue_item", "process_item", "enqueue_broken"):
+            assert f"The '{name}' function is in error:" in output
+        assert "'%QUEUE_NAME%' does not resolve to a value" in output
+        with httpx.Client(trust_env=False, timeout=20) as http:
+            assert http.get(f"{base}/api/hello/x").status_code == 200  # the others run
+            assert http.put(f"{base}/api/items/1", content=b"x").status_code == 404
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
 
 
 def test_stop_lets_a_running_message_finish_and_completes_it(

@@ -6,10 +6,19 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+import sample_app  # the module the worker loads (conftest.py puts its directory on sys.path)
 
 from devhost.catalog import build_catalog
-from devhost.config import ConfigError, HostOptions, load_local_settings, parse_timespan, resolve
-from tests.devhost import sample_app
+from devhost.config import (
+    AppSettings,
+    ConfigError,
+    HostOptions,
+    load_local_settings,
+    parse_timespan,
+    read_values,
+    resolve,
+)
+from devhost.worker import IndexedFunction
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,27 +66,49 @@ def test_bad_queue_options_are_refused(queues: dict, fragment: str) -> None:
 def test_local_settings_values_load_and_the_environment_wins(tmp_path: Path) -> None:
     path = tmp_path / "local.settings.json"
     path.write_text(json.dumps({"IsEncrypted": False, "Values": {"A": "file", "B": "file"}}))
+    values = read_values(path)
     environ = {"A": "env"}
-    added = load_local_settings(path, environ)
+    added = load_local_settings(values, environ)
     assert environ == {"A": "env", "B": "file"}
     assert added == ["B"]
-    assert load_local_settings(tmp_path / "missing.json", environ) == []
+    assert read_values(tmp_path / "missing.json") == {}
+    settings = AppSettings(values, {"A": "env"})
+    assert (settings["A"], settings["b"]) == ("env", "file")  # environment wins; any case
 
 
-def test_binding_expressions_resolve_from_the_environment() -> None:
-    assert resolve("%Q%-poison", {"Q": "work"}, "f") == "work-poison"
-    with pytest.raises(ConfigError, match=r"'%MISSING%' does not resolve.*set MISSING"):
-        resolve("%MISSING%", {}, "function f")
+def test_binding_expressions_resolve_from_app_settings_in_any_case() -> None:
+    settings = AppSettings({"Queue_Name": "work"}, {})
+    assert resolve("%QUEUE_NAME%-poison", settings, "f") == "work-poison"
+    with pytest.raises(ConfigError, match=r"'%MISSING%' does not resolve.*add MISSING"):
+        resolve("%MISSING%", settings, "function f")
+
+
+def indexed(app: func.FunctionApp) -> list[IndexedFunction]:
+    """The app's functions as the worker reports them (raw bindings), for catalog unit tests."""
+    app.functions_bindings = {}
+    return [
+        IndexedFunction(f.get_function_name(), f.get_function_name(), _raw(f))
+        for f in app.get_functions()
+    ]
+
+
+def _raw(function: func.Function) -> tuple[dict, ...]:
+    return tuple(json.loads(raw) for raw in function.get_raw_bindings())
+
+
+SAMPLE_SETTINGS = {
+    "QUEUE_NAME": "work-items",
+    "OUT_QUEUE": "out-items",
+    "TICK_SCHEDULE": "0 */5 * * * *",
+    "BROKEN_STORAGE": "UseDevelopmentStorage=true",
+}
 
 
 def test_catalog_reads_the_indexed_binding_metadata() -> None:
-    environ = {
-        "QUEUE_NAME": "work-items",
-        "OUT_QUEUE": "out-items",
-        "TICK_SCHEDULE": "0 */5 * * * *",
-    }
-    catalog = build_catalog(sample_app.app, environ)
-    http = catalog["enqueue_item"]
+    catalog = build_catalog(indexed(sample_app.app), SAMPLE_SETTINGS)
+    assert catalog.errors == {}
+    functions = catalog.functions
+    http = functions["enqueue_item"]
     assert (http.trigger, http.route, http.methods, http.auth_level) == (
         "http",
         "items/{id:int}",
@@ -87,27 +118,30 @@ def test_catalog_reads_the_indexed_binding_metadata() -> None:
     assert [(o.name, o.queue, o.connection) for o in http.outputs] == [
         ("out", "out-items", "AzureWebJobsStorage")
     ]
-    assert not http.is_async and catalog["hello"].is_async and catalog["hello"].wants_context
-    assert catalog["hello"].auth_level == "ANONYMOUS"
-    queue = catalog["process_item"]
+    assert functions["hello"].auth_level == "ANONYMOUS"
+    queue = functions["process_item"]
     assert (queue.queue, queue.poison_queue) == ("work-items", "work-items-poison")
-    assert catalog["tick"].schedule is not None
-    assert catalog["tick"].schedule.minutes == frozenset(range(0, 60, 5))
+    assert functions["tick"].schedule is not None
+    assert functions["tick"].schedule.minutes == frozenset(range(0, 60, 5))
 
 
-def test_catalog_refuses_an_unresolved_queue_name() -> None:
-    with pytest.raises(ConfigError, match="QUEUE_NAME"):
-        build_catalog(sample_app.app, {"OUT_QUEUE": "out-q", "TICK_SCHEDULE": "0 0 * * * *"})
+def test_an_unresolved_queue_name_puts_only_its_functions_in_error() -> None:
+    settings = {k: v for k, v in SAMPLE_SETTINGS.items() if k != "QUEUE_NAME"}
+    catalog = build_catalog(indexed(sample_app.app), settings)
+    assert set(catalog.errors) == {"process_item"}
+    assert "'%QUEUE_NAME%' does not resolve" in catalog.errors["process_item"]
+    assert "enqueue_item" in catalog.functions and "tick" in catalog.functions
 
 
-def test_catalog_refuses_bindings_it_cannot_run() -> None:
+def test_a_binding_devhost_cannot_run_puts_that_function_in_error() -> None:
     app = func.FunctionApp()
 
     @app.blob_trigger(arg_name="blob", path="in/{name}", connection="AzureWebJobsStorage")
     def on_blob(blob: func.InputStream) -> None: ...
 
-    with pytest.raises(ConfigError, match="blobTrigger"):
-        build_catalog(app, {})
+    catalog = build_catalog(indexed(app), {})
+    assert "blobTrigger" in catalog.errors["on_blob"]
+    assert catalog.functions == {}
 
 
 def test_a_poison_queue_has_no_poison_queue() -> None:
@@ -116,4 +150,4 @@ def test_a_poison_queue_has_no_poison_queue() -> None:
     @app.queue_trigger(arg_name="msg", queue_name="work-poison", connection="AzureWebJobsStorage")
     def dead(msg: func.QueueMessage) -> None: ...
 
-    assert build_catalog(app, {})["dead"].poison_queue is None
+    assert build_catalog(indexed(app), {}).functions["dead"].poison_queue is None

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from devhost import DevHost
 
@@ -104,6 +105,21 @@ def test_queue_output_lands_base64_encoded_in_azurite(
     # the host's queues extension writes them (the queue was created on the way).
     contents = sorted(m.content for m in queue(out_queue).peek_messages(max_messages=32))
     assert contents == sorted(base64.b64encode(s.encode()).decode() for s in ("first", "second ü"))
+
+
+def test_an_output_the_workers_converter_refuses_answers_500_and_writes_nothing(
+    start_devhost: Callable[..., DevHost],
+    http: httpx.Client,
+    queue,
+    out_queue: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host = start_devhost()
+    assert http.post(f"{host.base_url}/api/wrong-output", content=b"x").status_code == 500
+    # The worker's own message (azure_functions_runtime bindings.meta.get_datum).
+    assert 'unable to encode outgoing TypedData: unsupported type "queue"' in caplog.text
+    with pytest.raises(ResourceNotFoundError):  # never created: no message was ever sent
+        queue(out_queue).peek_messages(max_messages=32)
 
 
 def test_enqueue_failure_answers_500(

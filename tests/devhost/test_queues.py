@@ -9,11 +9,11 @@ import itertools
 from collections.abc import Callable
 
 import httpx
+import sample_app  # the module the worker loads (conftest.py puts its directory on sys.path)
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from devhost import Azurite, DevHost
-from tests.devhost import sample_app
 from tests.devhost.fixtures import wait_until
 
 # tests/devhost/host.json: visibilityTimeout 1 s, maxDequeueCount 3, batchSize 2, threshold 1.

@@ -1,9 +1,11 @@
 """Route templates and the queue message encoding, as the host applies them."""
 
 import base64
+import json
 
 import pytest
 
+from devhost import rpc
 from devhost.queues import OutputError, decode_body, encode_messages
 from devhost.routes import RouteTemplate
 
@@ -33,14 +35,16 @@ def test_literal_routes_take_precedence_over_parameters() -> None:
     assert templates[0].text == "users/me"
 
 
-def test_output_values_are_base64_encoded_one_message_each() -> None:
-    assert encode_messages("héllo", "base64") == [base64.b64encode("héllo".encode()).decode()]
-    assert encode_messages(["a", b"\x00\xff"], "base64") == ["YQ==", "AP8="]
-    assert encode_messages("plain", "none") == ["plain"]
-    with pytest.raises(OutputError):
-        encode_messages(42, "base64")
-    with pytest.raises(OutputError):
-        encode_messages([{"a": 1}], "base64")
+def test_output_data_becomes_base64_messages_one_per_list_item() -> None:
+    assert encode_messages(rpc.TypedData(string="héllo"), "base64") == [
+        base64.b64encode("héllo".encode()).decode()
+    ]
+    assert encode_messages(rpc.TypedData(bytes=b"\x00\xff"), "base64") == ["AP8="]
+    # A list is sent by the worker as a JSON array; a QueueMessage item as an object.
+    listed = rpc.TypedData(json=json.dumps(["a", {"id": "1", "body": "b"}]))
+    assert encode_messages(listed, "none") == ["a", '{"id": "1", "body": "b"}']
+    with pytest.raises(OutputError, match="http"):
+        encode_messages(rpc.TypedData(http=rpc.RpcHttp()), "base64")
 
 
 def test_trigger_bodies_are_decoded_and_bad_base64_is_refused() -> None:
