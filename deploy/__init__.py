@@ -3,7 +3,7 @@ app directory that .funcignore does not exclude (gitignore rules), zipped with p
 the app root. Azure then installs requirements.txt (remote build).
 
     python -m deploy --list           # what would be published
-    python -m deploy --out app.zip    # the zip, e.g. for `az functionapp deployment source config-zip`
+    python -m deploy --out app.zip    # the zip (for az functionapp deployment source config-zip)
 """
 
 from __future__ import annotations
