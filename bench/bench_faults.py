@@ -1,5 +1,5 @@
 """Seeded fault scenarios over the whole local stack, many seeds: the long run of
-tests/reliability (same scenario code, tests/reliability/scenario.py).
+tests/reliability (same scenario code, harness/scenario.py).
 
 Each seed: random user edits through Graph under a random fault plan (429 storms with
 Retry-After, 500/503/504, disconnects in paged listings and on $batch, latency, dropped,
@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import Azurite  # noqa: E402
-from tests.e2e.conftest import Stack  # noqa: E402
-from tests.reliability.scenario import (  # noqa: E402
+from harness.scenario import (  # noqa: E402
     Figures,
     fault_stack,
     process_fault_stack,
     run_scenario,
 )
+from harness.stack import Stack  # noqa: E402
 
 
 def main() -> int:

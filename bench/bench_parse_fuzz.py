@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.fuzz_inputs import CORPUS, MAX_RULE, TOKENS, VALID_CORPUS
+from harness.hang import Hang, hang_detector
 from reconciler.rules import RuleError, parse
-from tests.fuzz.hang import Hang, hang_detector
-from tests.fuzz.strategies import CORPUS, MAX_RULE, TOKENS, VALID_CORPUS
 
 TARGET_MS = 100.0
 

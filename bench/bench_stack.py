@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import Azurite, free_port  # noqa: E402
 from graph_emulator import EmulatorServer  # noqa: E402
-from tests.e2e.conftest import notification as change_notification  # noqa: E402
+from harness.stack import notification as change_notification  # noqa: E402
 
 SALES = "10000000-0000-4000-8000-000000000001"
 CLIENT_STATE = "bench-client-state-0123456789"
@@ -97,7 +97,15 @@ def main() -> None:
         started = time.perf_counter()
         since = time.time()
         host = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--port", str(port), "--settings", "none.json"],
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--port",
+                str(port),
+                "--settings",
+                "local.settings.sample.json",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

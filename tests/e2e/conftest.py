@@ -1,127 +1,15 @@
-"""The whole local stack, once per test module: Azurite, the Graph emulator, devhost hosting
-function_app.py with a short-timeout host.json. Real HTTP everywhere.
-
-`running_stack` is the same stack as a context manager, for other suites and bench scripts
-(tests/reliability, bench/bench_faults.py): give it an Azurite connection string and any
-settings to change.
+"""The whole local stack, once per test module: Azurite (the session's), the Graph emulator,
+devhost hosting function_app.py. The stack itself is harness/stack.py.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from devhost import DevHost
-from devhost.azurite import Azurite
-from devhost.process import DevHostProcess
-from graph_emulator import EmulatorServer
+from harness.stack import Stack, running_stack
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
-
-ROOT = Path(__file__).resolve().parents[2]
-CLIENT_STATE = "e2e-client-state-0123456789"
-
-
-@dataclass
-class Stack:
-    """`host` runs in this process, or as a child process a test can kill; `azurite` is set
-    when the stack owns its Azurite (and may stop and restart it)."""
-
-    graph: EmulatorServer
-    host: DevHost | DevHostProcess
-    connection: str
-    queue: str = "user-changes-e2e"
-    azurite: Azurite | None = None
-
-
-def stack_settings(connection: str, graph: EmulatorServer, queue: str) -> dict[str, str]:
-    """The app settings of the test stack: short retries, a 1 s recheck, the sample rules."""
-    return {
-        "AzureWebJobsStorage": connection,
-        "GRAPH_BASE_URL": graph.base_url,
-        "GRAPH_CREDENTIAL": "static",
-        "GRAPH_STATIC_TOKEN": "e2e",
-        "CLIENT_STATE": CLIENT_STATE,
-        "USER_CHANGES_QUEUE": queue,
-        "RULES_FILE": str(ROOT / "rules.sample.toml"),
-        "RECHECK_DELAY_SECONDS": "1",
-        "WRITE_RATE": "200",
-        "GRAPH_RETRY_ATTEMPTS": "2",
-        "GRAPH_RETRY_BASE_SECONDS": "0.01",
-        "GRAPH_RETRY_MAX_SECONDS": "0.05",
-        # function_app.py only sets its default on first import; a later stack needs it too
-        "FULL_RECONCILE_SCHEDULE": "0 */30 * * * *",
-    }
-
-
-def notification(user_id: str, client_state: str = CLIENT_STATE) -> dict:
-    """One `updated` change notification for a user, as Graph POSTs it in `value`."""
-    return {
-        "subscriptionId": "00000000-0000-4000-8000-0000000000aa",
-        "clientState": client_state,
-        "changeType": "updated",
-        "resource": f"Users/{user_id}",
-        "tenantId": "00000000-0000-4000-8000-0000000000bb",
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.User",
-            "@odata.id": f"Users/{user_id}",
-            "id": user_id,
-        },
-    }
-
-
-@contextmanager
-def running_stack(
-    connection: str,
-    *,
-    users: int = 200,
-    seed: int = 21,
-    queue: str = "user-changes-e2e",
-    overrides: Mapping[str, str] | None = None,
-) -> Iterator[Stack]:
-    """Start the emulator and devhost on `connection` (Azurite); the settings are exported to
-    os.environ while the stack runs (devhost's app reads them there) and restored after."""
-    graph = EmulatorServer(users=users, seed=seed)
-    graph.start()
-    settings = {**stack_settings(connection, graph, queue), **(overrides or {})}
-    host = DevHost(
-        app="function_app",
-        port=0,
-        settings=None,
-        host_json=ROOT / "tests/devhost/host.json",
-        app_dir=ROOT,
-    )
-    try:
-        with exported(settings, "NOTIFICATION_URL", "LIFECYCLE_NOTIFICATION_URL"):
-            try:
-                host.start()
-                os.environ["NOTIFICATION_URL"] = host.url("notifications")
-                os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
-                yield Stack(graph, host, connection, queue)
-            finally:
-                host.stop()
-    finally:
-        graph.stop()
-
-
-@contextmanager
-def exported(settings: Mapping[str, str], *also: str) -> Iterator[None]:
-    """`settings` in os.environ for the block (devhost's app and child processes read them
-    there); they, and the names in `also`, are restored afterwards."""
-    saved = {name: os.environ.get(name) for name in [*settings, *also]}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")  # module: the settings it exports end with the module

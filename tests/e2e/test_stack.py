@@ -16,11 +16,11 @@ import httpx
 import pytest
 from azure.storage.queue import QueueClient
 
+from harness.stack import CLIENT_STATE, ROOT, Stack, notification
 from reconciler import queue as work
 from reconciler.policy import load_policy
 from reconciler.work_queue import StorageWorkQueue
 from tests.devhost.fixtures import wait_until
-from tests.e2e.conftest import CLIENT_STATE, ROOT, Stack, notification
 
 SALES = "10000000-0000-4000-8000-000000000001"
 ENGINEERING = "10000000-0000-4000-8000-000000000002"

@@ -9,10 +9,10 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.fuzz_inputs import mutated_rules
 from reconciler.policy import loads_policy
 from reconciler.service import reconcile_all
 from reconciler.settings import Settings
-from tests.fuzz.strategies import mutated_rules
 from tests.memory_directory import MemoryDirectory
 
 GOOD_A = "10000000-0000-4000-8000-000000000001"

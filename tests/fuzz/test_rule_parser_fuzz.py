@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from harness.fuzz_inputs import CORPUS, graph_users, rule_texts
+from harness.hang import HANG_SECONDS, hang_detector
 from reconciler.rules import Rule, RuleError, parse
-from tests.fuzz.hang import HANG_SECONDS, hang_detector
-from tests.fuzz.strategies import CORPUS, graph_users, rule_texts
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.fuzz_inputs import VALID_CORPUS, json_values
 from reconciler.rules import Rule, RuleError, RuleSet, parse
-from tests.fuzz.strategies import VALID_CORPUS, json_values
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 UNDECIDED = ("RegexTimeout", "AttributeTypeMismatch")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.scenario import fault_stack
+from harness.stack import Stack
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
-from tests.e2e.conftest import Stack
-from tests.reliability.scenario import fault_stack
 
 
 @pytest.fixture(scope="module")

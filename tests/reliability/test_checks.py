@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.reliability.scenario import (
+from harness.scenario import (
     ALL_USERS,
     CEO,
     ENGINEERING,

@@ -21,9 +21,7 @@ from pathlib import Path
 import pytest
 
 from devhost.process import DevHostProcess
-from tests.devhost.fixtures import wait_until
-from tests.e2e.conftest import ROOT, Stack
-from tests.reliability.scenario import (
+from harness.scenario import (
     SALES,
     Edits,
     check,
@@ -33,6 +31,8 @@ from tests.reliability.scenario import (
     queue_count,
     wait_quiet,
 )
+from harness.stack import ROOT, Stack
+from tests.devhost.fixtures import wait_until
 
 NEVER = "0 0 0 1 1 *"  # the full reconciliation timer: 1 January, out of any test's reach
 QUIET_WINDOW = 3.0  # seconds: three times RECHECK_DELAY_SECONDS

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Stack
-from tests.reliability.scenario import run_scenario
+from harness.scenario import run_scenario
+from harness.stack import Stack
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Stack
-from tests.reliability.scenario import process_fault_stack, run_scenario
+from harness.scenario import process_fault_stack, run_scenario
+from harness.stack import Stack
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,8 @@ from azure.storage.queue import QueueClient
 from devhost.azurite import Azurite
 from devhost.process import DevHostProcess
 from graph_emulator import EmulatorServer
-from reconciler.policy import load_policy
-from tests.e2e.conftest import (
+from harness.process_faults import ProcessFaults
+from harness.stack import (
     CLIENT_STATE,
     ROOT,
     Stack,
@@ -54,7 +54,7 @@ from tests.e2e.conftest import (
     running_stack,
     stack_settings,
 )
-from tests.reliability.process_faults import ProcessFaults
+from reconciler.policy import load_policy
 
 TOKEN = {"Authorization": "Bearer e2e"}
 CEO = "20000000-0000-4000-8000-000000000001"
@@ -201,7 +201,9 @@ def process_fault_stack(overrides: dict[str, str] | None = None) -> Iterator[tup
         scenario_rules(graph) as rules,
     ):
         worker = DevHostProcess(
-            host_json=Path(__file__).with_name("host.json"), env={}, lease_seconds=LEASE_SECONDS
+            host_json=Path(__file__).with_name("fault_host.json"),
+            env={},
+            lease_seconds=LEASE_SECONDS,
         )
         settings = {
             **stack_settings(azurite.connection_string, graph, QUEUE),

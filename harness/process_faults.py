@@ -18,7 +18,7 @@ import random
 import time
 
 from devhost.process import DevHostProcess
-from tests.e2e.conftest import Stack
+from harness.stack import Stack
 
 HOLD_MS = 5000  # the kill happens within ~0.1 s of the rule firing; 5 s is far beyond that
 KILL_RULES = (  # the product's membership writes, and nothing else

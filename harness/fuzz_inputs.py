@@ -1,5 +1,5 @@
-"""Shared hypothesis strategies for the fuzz suite: rule texts (random and mutated corpus
-rules) and Graph-shaped users."""
+"""Hypothesis strategies for the fuzz suite and bench/bench_parse_fuzz.py: rule texts (random
+and mutated corpus rules) and Graph-shaped users."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-CORPUS_FILE = Path(__file__).resolve().parents[1] / "rules" / "conformance.json"
+CORPUS_FILE = Path(__file__).resolve().parents[1] / "tests" / "rules" / "conformance.json"
 CORPUS: list[str] = sorted({case["rule"] for case in json.loads(CORPUS_FILE.read_text())})
 
 
