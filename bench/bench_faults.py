@@ -91,7 +91,7 @@ def stack_for(process_faults: bool) -> Iterator[tuple[Stack, Path]]:
             yield running
         return
     with (
-        Azurite(services=("queue",)) as azurite,
+        Azurite(services=("blob", "queue", "table")) as azurite,
         fault_stack(azurite.connection_string) as running,
     ):
         yield running

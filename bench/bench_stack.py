@@ -71,7 +71,10 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=300)
     args = parser.parse_args()
 
-    with Azurite(services=("queue",)) as azurite, EmulatorServer(users=args.users, seed=9) as graph:
+    with (
+        Azurite(services=("blob", "queue", "table")) as azurite,
+        EmulatorServer(users=args.users, seed=9) as graph,
+    ):
         port = free_port()
         base = f"http://127.0.0.1:{port}/api"
         env = {

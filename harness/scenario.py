@@ -196,7 +196,7 @@ def process_fault_stack(overrides: dict[str, str] | None = None) -> Iterator[tup
     reconciliation timer is out of reach: rechecks and retries alone must recover."""
     with (
         tempfile.TemporaryDirectory(prefix="azurite-faults-") as data,
-        Azurite(location=data) as azurite,
+        Azurite(services=("blob", "queue", "table"), location=data) as azurite,
         EmulatorServer(users=200, seed=21) as graph,
         scenario_rules(graph) as rules,
     ):
