@@ -14,7 +14,6 @@ from devhost.schedule import Schedule, parse_schedule
 from devhost.worker import IndexedFunction
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
-SUPPORTED_OUTPUTS = {"queue", "http"}
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Queue names: 3-63 characters, lower-case letters, digits and single hyphens.
 QUEUE_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")

@@ -34,7 +34,6 @@ from azure_functions_runtime import (
 from devhost import rpc
 
 log = logging.getLogger("devhost")
-RUNTIME_VERSION = "1.3.0"  # requirements-worker.txt pins it
 SCRIPT_FILE_SETTING = "PYTHON_SCRIPT_FILE_NAME"
 # What the host announces in WorkerInitRequest.capabilities (the worker only reads a few).
 HOST_CAPABILITIES = {"FunctionDataCache": "false"}
