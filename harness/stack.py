@@ -12,7 +12,10 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from devhost import DevHost
 from devhost.azurite import Azurite
@@ -119,3 +122,20 @@ def exported(settings: Mapping[str, str], *also: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def subscribe(stack: Stack, client_state: str = CLIENT_STATE) -> httpx.Response:
+    """Create a users subscription on the emulator pointing at the stack's webhook (the
+    emulator validates the URL through devhost first); the caller checks the answer."""
+    expiry = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return httpx.post(
+        f"{stack.graph.base_url}/subscriptions",
+        headers={"Authorization": "Bearer e2e"},
+        json={
+            "changeType": "updated,deleted",
+            "notificationUrl": stack.host.url("notifications"),
+            "resource": "users",
+            "expirationDateTime": expiry,
+            "clientState": client_state,
+        },
+    )

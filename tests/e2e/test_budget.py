@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ import pytest
 
 from devhost.azurite import Azurite
 from devhost.process import DevHostProcess
+from harness.stack import subscribe as create_subscription
 from reconciler.cli import main
 from tests.devhost.fixtures import wait_until
 from tests.e2e.conftest import Stack, running_stack
@@ -101,18 +101,7 @@ def pending(capsys: pytest.CaptureFixture) -> list[dict]:
 
 
 def subscribe(stack: Stack) -> None:
-    expiry = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    created = httpx.post(
-        f"{stack.graph.base_url}/subscriptions",
-        headers=TOKEN,
-        json={
-            "changeType": "updated,deleted",
-            "notificationUrl": stack.host.url("notifications"),
-            "resource": "users",
-            "expirationDateTime": expiry,
-            "clientState": CLIENT_STATE,
-        },
-    )
+    created = create_subscription(stack, CLIENT_STATE)
     assert created.status_code == 201, created.text
 
 

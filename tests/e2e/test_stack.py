@@ -16,7 +16,7 @@ import httpx
 import pytest
 from azure.storage.queue import QueueClient
 
-from harness.stack import CLIENT_STATE, ROOT, Stack, notification
+from harness.stack import CLIENT_STATE, ROOT, Stack, notification, subscribe
 from reconciler import queue as work
 from reconciler.policy import load_policy
 from reconciler.work_queue import StorageWorkQueue
@@ -88,18 +88,7 @@ def test_a_malformed_body_is_a_400(stack: Stack, body: bytes) -> None:
 
 
 def test_an_attribute_change_reaches_the_membership_in_seconds(stack: Stack) -> None:
-    expiry = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    created = httpx.post(
-        f"{stack.graph.base_url}/subscriptions",
-        headers=TOKEN,
-        json={
-            "changeType": "updated,deleted",
-            "notificationUrl": stack.host.url("notifications"),
-            "resource": "users",
-            "expirationDateTime": expiry,
-            "clientState": CLIENT_STATE,
-        },
-    )
+    created = subscribe(stack, CLIENT_STATE)
     assert created.status_code == 201, created.text  # the handshake went through devhost
     [user_id] = outsiders(stack, 1)
     started = time.monotonic()
