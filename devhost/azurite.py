@@ -16,6 +16,7 @@ the `.bin` script is started directly; azure-storage-queue 12.18 sends an API ve
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,7 +102,7 @@ class Azurite:
         if not binary.exists():
             raise AzuriteError(f"{binary} not found: run scripts/setup (npm ci) first")
         args = [str(binary)]
-        for service in self.services:
+        for service in self._listening():
             args += [f"--{service}Host", HOST, f"--{service}Port", str(self.ports[service])]
         if self.location is None:
             args.append("--inMemoryPersistence")
@@ -110,10 +111,15 @@ class Azurite:
         args += ["--skipApiVersionCheck", "--disableTelemetry", "--silent"]
         return args
 
+    def _listening(self) -> tuple[str, ...]:
+        """The combined script serves all three whatever is asked: each gets a port of its
+        own, or two such Azurites would both claim the default ports of the unasked ones."""
+        return SERVICES if len(self.services) > 1 else self.services
+
     def start(self) -> Azurite:
         if self.process is not None:
             raise AzuriteError("Azurite is already running")
-        for service in self.services:
+        for service in self._listening():
             self.ports.setdefault(service, free_port())
         if self.location is not None:
             self.location.mkdir(parents=True, exist_ok=True)
@@ -142,10 +148,13 @@ class Azurite:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Terminate and wait; kill if it does not exit in time. Safe to call twice."""
+        """Interrupt and wait; kill if it does not exit in time. Safe to call twice. SIGINT,
+        not SIGTERM: the single-service scripts (`azurite-table`, `azurite-queue`) close their
+        stores (and save them to disk) only on SIGINT, and a SIGTERM loses the last seconds
+        of table writes (LokiJS saves every 5 s)."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            process.terminate()
+            process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:

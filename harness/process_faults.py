@@ -10,6 +10,10 @@ restarts a crashed host; its leased messages reappear when their lease ends.
 
 Azurite is stopped gracefully (on-disk persistence: the queue survives) for a few edits, during
 which the webhook answers 500 and Graph (the emulator) retries the notifications.
+
+The table service runs in an Azurite of its own and is stopped for a few other edits while the
+queues run on: the removal budget cannot be read, so no removal may be written (adds still go)
+and each such message is queued again until the tables are back.
 """
 
 from __future__ import annotations
@@ -30,11 +34,19 @@ KILL_RULES = (  # the product's membership writes, and nothing else
 
 class ProcessFaults:
     def __init__(self, stack: Stack, rng: random.Random, edits: int) -> None:
-        if stack.azurite is None or not isinstance(stack.host, DevHostProcess):
-            raise ValueError("process faults need a stack with its own Azurite and a child worker")
+        if (
+            stack.azurite is None
+            or stack.tables is None
+            or not isinstance(stack.host, DevHostProcess)
+        ):
+            raise ValueError(
+                "process faults need a stack with its own Azurite, its own table service and"
+                " a child worker (harness.scenario.process_fault_stack)"
+            )
         self.stack = stack
         self.worker: DevHostProcess = stack.host
         self.azurite = stack.azurite
+        self.tables = stack.tables
         self.rng = rng
         # In the first two thirds, so later edits make the writes that fire an armed kill.
         early = range(max(1, edits * 2 // 3))
@@ -44,6 +56,9 @@ class ProcessFaults:
         self.down_for = 0  # edits still to make while Azurite is stopped
         self.kills = 0
         self.restarts = 0
+        self.tables_out_at = rng.randrange(edits)
+        self.tables_down_for = 0  # edits still to make while the table service is stopped
+        self.table_outages = 0
 
     def before_edit(self, index: int) -> None:
         if index in self.kill_at and not self.armed:
@@ -51,6 +66,9 @@ class ProcessFaults:
         if index == self.restart_at:
             self.azurite.stop()
             self.down_for = self.rng.randint(1, 3)
+        if index == self.tables_out_at:
+            self.tables.stop()
+            self.tables_down_for = self.rng.randint(2, 4)
 
     def after_edit(self) -> None:
         if self.down_for:
@@ -58,6 +76,10 @@ class ProcessFaults:
             if not self.down_for:
                 self.azurite.start()
                 self.restarts += 1
+        if self.tables_down_for:
+            self.tables_down_for -= 1
+            if not self.tables_down_for:
+                self._tables_back()
         if self.armed and self._fired():
             self._kill_and_restart()
 
@@ -67,6 +89,9 @@ class ProcessFaults:
             self.down_for = 0
             self.azurite.start()
             self.restarts += 1
+        if self.tables_down_for:
+            self.tables_down_for = 0
+            self._tables_back()
         deadline = time.monotonic() + timeout
         while self.armed and time.monotonic() < deadline:
             if self._fired():
@@ -102,3 +127,7 @@ class ProcessFaults:
         self.kills += 1
         self._disarm()
         self.worker.start()
+
+    def _tables_back(self) -> None:
+        self.tables.start()
+        self.table_outages += 1

@@ -22,6 +22,7 @@ bench/bench_faults.py (many seeds, figures).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -54,7 +55,10 @@ from harness.stack import (
     running_stack,
     stack_settings,
 )
+from reconciler.plan.budget import TENANT, BudgetWindow
 from reconciler.policy import load_policy
+from reconciler.settings import Settings
+from reconciler.state.tables import open_state
 
 TOKEN = {"Authorization": "Bearer e2e"}
 CEO = "20000000-0000-4000-8000-000000000001"
@@ -119,8 +123,8 @@ paused = true
 
 @dataclass
 class Figures:
-    """What one or many scenarios did and found. `wrong`, `lost`, `partial_removals` and
-    `paused_writes` must stay 0."""
+    """What one or many scenarios did and found. `wrong`, `lost`, `partial_removals`,
+    `paused_writes` and `unbudgeted_removals` must stay 0."""
 
     scenarios: int = 0
     edits: int = 0
@@ -134,6 +138,7 @@ class Figures:
     lost: int = 0
     partial_removals: int = 0
     paused_writes: int = 0  # writes to a paused group or to a group not in the rules
+    unbudgeted_removals: int = 0  # removals written beyond the budget the tables recorded
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -150,6 +155,7 @@ class Figures:
             "lost",
             "partial_removals",
             "paused_writes",
+            "unbudgeted_removals",
             "seconds",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -159,7 +165,13 @@ class Figures:
 
     @property
     def ok(self) -> bool:
-        return not (self.wrong or self.lost or self.partial_removals or self.paused_writes)
+        return not (
+            self.wrong
+            or self.lost
+            or self.partial_removals
+            or self.paused_writes
+            or self.unbudgeted_removals
+        )
 
     def line(self) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.faults_by_kind.items()))
@@ -170,6 +182,7 @@ class Figures:
             f"sweep {self.off_before_sweep}, wrong "
             f"{self.wrong}, lost {self.lost}, removals on partial data "
             f"{self.partial_removals}, writes to paused/unmanaged groups {self.paused_writes}, "
+            f"removals beyond the recorded budget {self.unbudgeted_removals}, "
             f"{self.seconds:.1f} s"
         )
 
@@ -196,17 +209,19 @@ def process_fault_stack(overrides: dict[str, str] | None = None) -> Iterator[tup
     reconciliation timer is out of reach: rechecks and retries alone must recover."""
     with (
         tempfile.TemporaryDirectory(prefix="azurite-faults-") as data,
-        Azurite(services=("blob", "queue", "table"), location=data) as azurite,
+        Azurite(services=("blob", "queue"), location=Path(data) / "queues") as azurite,
+        Azurite(services=("table",), location=Path(data) / "tables") as tables,
         EmulatorServer(users=200, seed=21) as graph,
         scenario_rules(graph) as rules,
     ):
+        connection = f"{azurite.connection_string}TableEndpoint={tables.endpoint('table')};"
         worker = DevHostProcess(
             host_json=Path(__file__).with_name("fault_host.json"),
             env={},
             lease_seconds=LEASE_SECONDS,
         )
         settings = {
-            **stack_settings(azurite.connection_string, graph, QUEUE),
+            **stack_settings(connection, graph, QUEUE),
             **SETTINGS,
             "RULES_FILE": str(rules),
             "FULL_RECONCILE_SCHEDULE": NEVER,
@@ -217,7 +232,7 @@ def process_fault_stack(overrides: dict[str, str] | None = None) -> Iterator[tup
         with exported(settings):
             worker.env = dict(os.environ)
             with worker:
-                yield Stack(graph, worker, azurite.connection_string, QUEUE, azurite), rules
+                yield Stack(graph, worker, connection, QUEUE, azurite, tables), rules
 
 
 @contextmanager
@@ -605,6 +620,18 @@ def check(
     return figures
 
 
+def removals_spent() -> int:
+    """The removals the tenant-wide budget window holds (every removal spends from it before
+    it is written), read through the product's own state store with the exported settings."""
+
+    async def read() -> int:
+        async with open_state(Settings.from_env()) as state:
+            snapshot = await state.read_budget([])
+        return snapshot.windows.get(TENANT, BudgetWindow()).used
+
+    return asyncio.run(read())
+
+
 def off_for_edited_users(rules: Path, tenant: dict[str, Any], edits: Edits) -> int:
     """Memberships of the users the scenario edited (and Graph notified) that the incremental
     path (webhook, queue, recheck) left off: from lost notifications, repaired by the sweep."""
@@ -637,6 +664,7 @@ def run_scenario(
     protected = {CEO} | load_policy(rules).group(ENGINEERING).exclude
     editor = Edits(stack, rng, protected)
     processes = ProcessFaults(stack, rng, edits) if hurts_processes else None
+    spent_before = removals_spent() if hurts_processes else 0
     stack.graph.add_fault({"rules": fault_plan(rng, lossless)})
     try:
         for index in range(edits):
@@ -654,6 +682,9 @@ def run_scenario(
         stack.graph.clear_faults()
     wait_quiet(stack)
     off = off_for_edited_users(rules, stack.graph.export_tenant(), editor)
+    if hurts_processes:
+        removed = sum(1 for w in stack.graph.writes() if w["applied"] and w["action"] == "remove")
+        unbudgeted = max(0, removed - (removals_spent() - spent_before))
     full_reconciliation(rules, stack.graph)
     wait_quiet(stack)
     figures = check(rules, stack.graph.export_tenant(), stack.graph.writes(), editor)
@@ -670,6 +701,11 @@ def run_scenario(
         figures.faults_injected += processes.kills + processes.restarts
         figures.faults_by_kind["sigkill"] = processes.kills
         figures.faults_by_kind["azurite-restart"] = processes.restarts
+        figures.faults_by_kind["table-outage"] = processes.table_outages
+        figures.faults_injected += processes.table_outages
+        figures.unbudgeted_removals = unbudgeted
+        if unbudgeted:
+            figures.problems.append(f"{unbudgeted} removals written without a budget spend")
     figures.seconds = time.monotonic() - started
     figures.problems = [f"seed {seed}: {p}" for p in figures.problems]
     return figures

@@ -29,13 +29,15 @@ CLIENT_STATE = "e2e-client-state-0123456789"
 @dataclass
 class Stack:
     """`host` runs in this process, or as a child process a test can kill; `azurite` is set
-    when the stack owns its Azurite (and may stop and restart it)."""
+    when the stack owns its Azurite (and may stop and restart it), `tables` when the table
+    service runs in an Azurite of its own (so it can be stopped while the queues run on)."""
 
     graph: EmulatorServer
     host: DevHost | DevHostProcess
     connection: str
     queue: str = "user-changes-e2e"
     azurite: Azurite | None = None
+    tables: Azurite | None = None
 
 
 def stack_settings(connection: str, graph: EmulatorServer, queue: str) -> dict[str, str]:

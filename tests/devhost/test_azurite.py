@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from devhost.azurite import Azurite, AzuriteError
@@ -36,6 +37,36 @@ def test_queues_survive_a_restart_with_location(tmp_path: Path) -> None:
         QueueClient.from_connection_string(second.connection_string, "kept") as q,
     ):
         assert [m.content for m in q.peek_messages()] == ["still here"]
+
+
+def test_table_writes_just_before_a_stop_survive_the_restart(tmp_path: Path) -> None:
+    """Azurite's table store saves to disk every 5 s, and on SIGINT: a stop must not lose
+    the last writes (the removal budget lives there)."""
+    data = tmp_path / "tables"
+    first = Azurite(services=("table",), location=data).start()
+    port = first.ports["table"]
+    try:
+        with TableClient.from_connection_string(first.connection_string, "kept") as table:
+            table.create_table()
+            table.upsert_entity({"PartitionKey": "p", "RowKey": "r", "Spent": 3})
+    finally:
+        first.stop()
+    with (
+        Azurite(services=("table",), location=data, ports={"table": port}) as second,
+        TableClient.from_connection_string(second.connection_string, "kept") as table,
+    ):
+        assert table.get_entity("p", "r")["Spent"] == 3
+
+
+def test_two_combined_azurites_run_side_by_side() -> None:
+    """The combined script also serves the services not asked for, on ports of their own."""
+    with (
+        Azurite(services=("queue", "table")) as one,
+        Azurite(services=("queue", "table")) as two,
+    ):
+        assert one.running and two.running
+        assert "BlobEndpoint" not in one.connection_string
+        assert set(one.ports.values()).isdisjoint(two.ports.values())
 
 
 def test_all_three_services_for_func_start_parity(tmp_path: Path) -> None:
