@@ -1,4 +1,4 @@
-"""`python -m reconciler`: the command line (see reconciler/cli.py)."""
+"""`python -m reconciler`: the command line (see reconciler/cli/entry.py)."""
 
 import os
 import sys

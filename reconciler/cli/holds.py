@@ -1,6 +1,6 @@
 """The operator's commands on state: `holds list|show|approve|reject` and `status`.
 
-Wired into COMMANDS in reconciler/cli.py; they need the state store (AzureWebJobsStorage, a
+Wired into COMMANDS in reconciler/cli/entry.py; they need the state store (AzureWebJobsStorage, a
 connection string or identity-based) and, to approve, Graph.
 """
 
@@ -12,9 +12,10 @@ import getpass
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reconciler import settings
+from reconciler.cli.output import EXIT_ERRORS, EXIT_HELD, EXIT_OK, Output
 from reconciler.policy import load_policy
 from reconciler.service.approval import approve_hold, reject_hold
 from reconciler.service.operator import (
@@ -25,10 +26,6 @@ from reconciler.service.operator import (
 )
 from reconciler.state import StateStore, StateUnavailable
 
-if TYPE_CHECKING:
-    from reconciler.cli import Output
-
-EXIT_OK, EXIT_ERRORS, EXIT_HELD = 0, 1, 3
 StateFactory = Callable[[settings.Settings], AbstractAsyncContextManager[StateStore | None]]
 
 
