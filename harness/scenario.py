@@ -664,7 +664,7 @@ def run_scenario(
     protected = {CEO} | load_policy(rules).group(ENGINEERING).exclude
     editor = Edits(stack, rng, protected)
     processes = ProcessFaults(stack, rng, edits) if hurts_processes else None
-    spent_before = removals_spent() if hurts_processes else 0
+    spent_before = removals_spent()
     stack.graph.add_fault({"rules": fault_plan(rng, lossless)})
     try:
         for index in range(edits):
@@ -682,9 +682,8 @@ def run_scenario(
         stack.graph.clear_faults()
     wait_quiet(stack)
     off = off_for_edited_users(rules, stack.graph.export_tenant(), editor)
-    if hurts_processes:
-        removed = sum(1 for w in stack.graph.writes() if w["applied"] and w["action"] == "remove")
-        unbudgeted = max(0, removed - (removals_spent() - spent_before))
+    removed = sum(1 for w in stack.graph.writes() if w["applied"] and w["action"] == "remove")
+    unbudgeted = max(0, removed - (removals_spent() - spent_before))
     full_reconciliation(rules, stack.graph)
     wait_quiet(stack)
     figures = check(rules, stack.graph.export_tenant(), stack.graph.writes(), editor)
@@ -703,9 +702,9 @@ def run_scenario(
         figures.faults_by_kind["azurite-restart"] = processes.restarts
         figures.faults_by_kind["table-outage"] = processes.table_outages
         figures.faults_injected += processes.table_outages
-        figures.unbudgeted_removals = unbudgeted
-        if unbudgeted:
-            figures.problems.append(f"{unbudgeted} removals written without a budget spend")
+    figures.unbudgeted_removals = unbudgeted
+    if unbudgeted:
+        figures.problems.append(f"{unbudgeted} removals written without a budget spend")
     figures.seconds = time.monotonic() - started
     figures.problems = [f"seed {seed}: {p}" for p in figures.problems]
     return figures
