@@ -10,7 +10,6 @@ from typing import Literal
 from reconciler.policy import ManagedGroup
 from reconciler.rules import RuleError
 from reconciler.rules.explain import ClauseTrace
-from reconciler.rules.nodes import And, Node, Not, Or
 
 Basis = Literal["include", "exclude", "rule", "undecided"]
 
@@ -60,10 +59,9 @@ def reason_for(
     wanted = bool(decision.member)
     # A clause under an odd number of -not decides the other way: `-not (accountEnabled -eq
     # false)` supports a match when the clause itself is false.
-    signs = _polarities(group.rule.tree)
     deciding = [
         (t, positive)
-        for t, positive in zip(explanation.traces, signs, strict=True)
+        for t, positive in zip(explanation.traces, group.rule.polarities, strict=True)
         if t.result is not None and (t.result if positive else not t.result) is wanted
     ] or [(t, True) for t in explanation.traces]
     verdict = "rule matches" if wanted else "rule does not match"
@@ -75,7 +73,7 @@ def clause_text(trace: ClauseTrace, positive: bool = True) -> str:
     `not` when the clause sits under a -not). Long operands are shortened to one line."""
     prop = trace.property
     name = prop.split(".", 1)[1] if prop.startswith(("user.", "device.")) else trace.graph_property
-    value = json.dumps(trace.value, ensure_ascii=False, default=str)
+    value = _JSON.encode(trace.value)
     operand = " ".join(trace.operand.split())
     if len(operand) > _OPERAND_WIDTH:
         operand = operand[: _OPERAND_WIDTH - 1] + "…"
@@ -84,12 +82,5 @@ def clause_text(trace: ClauseTrace, positive: bool = True) -> str:
 
 
 _OPERAND_WIDTH = 60
-
-
-def _polarities(node: Node, positive: bool = True) -> list[bool]:
-    """For each leaf in `clauses()` order: True when it is under an even number of -not."""
-    if isinstance(node, And | Or):
-        return [sign for child in node.children for sign in _polarities(child, positive)]
-    if isinstance(node, Not):
-        return _polarities(node.child, not positive)
-    return [positive]
+# json.dumps(value, ensure_ascii=False, default=str) without building an encoder per value.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)

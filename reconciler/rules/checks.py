@@ -82,21 +82,36 @@ def locate(prop: Property, obj: object, owner: str) -> tuple[object, RuleError |
 
     `owner` names `obj` in messages: "user", "device" or "user.assignedPlans[2]".
     """
-    value = obj
-    for depth, key in enumerate(prop.path):
-        if depth and value is None:
-            return None, None
-        if not isinstance(value, dict):
-            where = owner if depth == 0 else _graph(prop, depth, owner)
-            return value, mismatch(where, value, "reads it as an object")
-        value = value.get(key)
-    if prop.index is not None and value is not None:
-        if not isinstance(value, list):
-            return value, mismatch(_graph(prop, len(prop.path), owner), value, "reads it as a list")
-        value = value[prop.index] if len(value) > prop.index else None
+    value, where, use = _walk(prop, obj)
+    if use:
+        return value, mismatch(_graph(prop, where, owner) if where else owner, value, use)
     if _well_typed(prop, value):
         return value, None
     return value, mismatch(_subject(prop, owner), value, _USE[prop.type])
+
+
+def shown_value(prop: Property, obj: object) -> object:
+    """`prop`'s value in `obj` as `locate` finds it, without judging its type: explanations
+    show it as is, and building the error they would not use costs a third of their time."""
+    return _walk(prop, obj)[0]
+
+
+def _walk(prop: Property, obj: object) -> tuple[object, int, str]:
+    """(value, depth, use): the value at the end of `prop`'s path, or the first value on the
+    way that is not an object (or not a list, for an index) with its depth and the `use`
+    that fails on it; `use` is "" when the path could be followed."""
+    value = obj
+    for depth, key in enumerate(prop.path):
+        if depth and value is None:
+            return None, 0, ""
+        if not isinstance(value, dict):
+            return value, depth, "reads it as an object"
+        value = value.get(key)
+    if prop.index is not None and value is not None:
+        if not isinstance(value, list):
+            return value, len(prop.path), "reads it as a list"
+        value = value[prop.index] if len(value) > prop.index else None
+    return value, 0, ""
 
 
 def read(prop: Property, obj: object, owner: str) -> object:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
 from .checks import read, read_item
 from .compiler import Predicate, compile_predicate
@@ -47,44 +48,49 @@ def junction(outcomes: Iterable[Outcome], conjunction: bool) -> Outcome:
 
 
 class ThreeValued:
-    """A rule's clauses compiled one by one, with per-element tests for -any/-all bodies."""
+    """A rule's clauses compiled one by one, with per-element tests for -any/-all bodies.
+
+    Each clause gets one runner, `(obj, now) -> Outcome`, chosen when the rule is compiled,
+    so deciding a clause costs one call plus its compiled test.
+    """
 
     def __init__(self, tree: Node, owner: str) -> None:
         self.tree = tree
         self.owner = owner  # "user" or "device"
         self.clauses = clauses(tree)
         self._tests: dict[int, Predicate] = {}
-        self._collections: dict[int, tuple[Property, Node, bool]] = {}
-        for clause in self.clauses:
-            collection = _collection(clause)
-            if collection is None:
-                self._tests[id(clause)] = compile_predicate(clause, owner)
-                continue
-            self._collections[id(clause)] = collection
-            for leaf in clauses(collection[1]):
-                self._tests[id(leaf)] = compile_predicate(leaf, owner, arg="it")
+        self._runners = [self._runner(clause) for clause in self.clauses]
+        self._boolean = _boolean_verdict(tree, self.clauses)
 
     def outcomes(self, obj: dict, now: datetime | None) -> list[Outcome]:
         """Each clause's outcome, in `clauses()` order."""
-        return [self._clause(clause, obj, now) for clause in self.clauses]
+        return [run(obj, now) for run in self._runners]
 
     def combine(self, outcomes: list[Outcome]) -> Outcome:
         """The rule's outcome from `outcomes()`."""
+        results = [result for result, _ in outcomes]
+        if None not in results:
+            return self._boolean(results), None
         by_clause = {id(c): outcome for c, outcome in zip(self.clauses, outcomes, strict=True)}
         return evaluate(self.tree, lambda clause: by_clause[id(clause)])
 
-    def _clause(self, clause: Clause, obj: dict, now: datetime | None) -> Outcome:
-        collection = self._collections.get(id(clause))
+    def _runner(self, clause: Clause) -> Callable[[dict, datetime | None], Outcome]:
+        collection = _collection(clause)
         if collection is not None:
-            return self._quantified(*collection, obj, now)
+            prop, body, every = collection
+            for leaf in clauses(body):
+                self._tests[id(leaf)] = compile_predicate(leaf, self.owner, arg="it")
+            return lambda obj, now: self._quantified(prop, body, every, obj, now)
+        test = compile_predicate(clause, self.owner)
         subject = getattr(clause, "subject", None)
+        owner = self.owner
 
-        def diagnose() -> None:
+        def diagnose(obj: dict) -> None:
             # memberOf and Direct Reports raise their own RuleError; a property is read here.
             if isinstance(subject, Property):
-                read(subject, obj, self.owner)
+                read(subject, obj, owner)
 
-        return _attempt(self._tests[id(clause)], obj, now, diagnose)
+        return lambda obj, now: _attempt(test, obj, now, lambda: diagnose(obj))
 
     def _quantified(
         self, prop: Property, body: Node, every: bool, obj: dict, now: datetime | None
@@ -110,6 +116,25 @@ class ThreeValued:
             return _attempt(test, item, now, lambda: read_item(item, field, where))
 
         return evaluate(body, leaf)
+
+
+def _boolean_verdict(tree: Node, leaves: list[Clause]) -> Callable[[list[bool]], bool]:
+    """The rule's verdict from its clauses' results when every one is decided: Kleene's
+    logic is then Boolean logic, so one compiled expression replaces a walk of the tree."""
+    position = {id(leaf): n for n, leaf in enumerate(leaves)}
+
+    def expression(node: Node) -> str:
+        if isinstance(node, Not):
+            return f"(not {expression(node.child)})"
+        if isinstance(node, And | Or):
+            joiner = " and " if isinstance(node, And) else " or "
+            return "(" + joiner.join(expression(c) for c in node.children) + ")"
+        return f"r[{position[id(node)]}]"
+
+    code = f"def verdict(r):\n    return {expression(tree)}\n"
+    namespace: dict[str, object] = {"__builtins__": {}}
+    exec(compile(code, "<verdict>", "exec"), namespace)
+    return cast(Callable[[list[bool]], bool], namespace["verdict"])
 
 
 def _collection(clause: Clause) -> tuple[Property, Node, bool] | None:

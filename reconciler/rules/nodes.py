@@ -98,3 +98,13 @@ def clauses(node: Node) -> list[Clause]:
     if isinstance(node, Not):
         return clauses(node.child)
     return [node]
+
+
+def polarities(node: Node, positive: bool = True) -> list[bool]:
+    """For each leaf in `clauses()` order: True when it is under an even number of -not, so
+    the clause supports a match when it holds (False: when it fails)."""
+    if isinstance(node, And | Or):
+        return [sign for child in node.children for sign in polarities(child, positive)]
+    if isinstance(node, Not):
+        return polarities(node.child, not positive)
+    return [positive]

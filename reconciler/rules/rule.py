@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cached_property
 
-from .checks import MANAGER_ID, locate
+from .checks import MANAGER_ID, shown_value
 from .compiler import Predicate, compile_predicate
 from .errors import RuleError
 from .explain import ClauseTrace, Explanation, describe_clause
@@ -22,6 +22,7 @@ from .nodes import (
     Not,
     Or,
     clauses,
+    polarities,
 )
 from .parser import Parser
 from .patterns import DEFAULT_TIMEOUT_SECONDS
@@ -44,6 +45,7 @@ class Rule:
         self.needs_manager = any(isinstance(c, DirectReports) for c in clauses(tree))
         self.needs_member_of = any(isinstance(c, MemberOf) for c in clauses(tree))
         self.uses_now = _uses_now(tree)
+        self.polarities: tuple[bool, ...] = tuple(polarities(tree))  # per clause, see nodes.py
 
     def __repr__(self) -> str:
         return f"Rule({self.text!r})"
@@ -60,10 +62,10 @@ class Rule:
             now = datetime.now(UTC)
         outcomes = self._three_valued.outcomes(user, now)
         traces = []
-        for clause, (result, error) in zip(self._three_valued.clauses, outcomes, strict=True):
-            prop, graph, operator, operand = describe_clause(clause, self.object_type)
-            text = self.text[clause.span.start : clause.span.end]
-            value = _value_of(clause, user, self.object_type)
+        for (clause, text, prop, graph, operator, operand), (result, error) in zip(
+            self._descriptions, outcomes, strict=True
+        ):
+            value = _value_of(clause, user)
             message = None if error is None else error.message
             traces.append(ClauseTrace(text, prop, graph, value, operator, operand, result, message))
         verdict, error = self._three_valued.combine(outcomes)
@@ -77,6 +79,19 @@ class Rule:
             assert error is not None
             raise error
         return result
+
+    @cached_property
+    def _descriptions(self) -> tuple[tuple[Clause, str, str, str, str, str], ...]:
+        """Each clause with its text, property, Graph property, operator and operand: the
+        same for every user, so described once rather than in every explanation."""
+
+        def describe(clause: Clause) -> tuple[str, str, str, str]:
+            return describe_clause(clause, self.object_type)
+
+        return tuple(
+            (clause, self.text[clause.span.start : clause.span.end], *describe(clause))
+            for clause in self._three_valued.clauses
+        )
 
     @cached_property
     def _three_valued(self) -> ThreeValued:
@@ -107,17 +122,17 @@ def parse(
     return Rule(text, object_type, tree)
 
 
-def _value_of(clause: Clause, obj: dict, owner: str) -> object:
+def _value_of(clause: Clause, obj: dict) -> object:
     """The value a clause reads, as shown in explanations; a mistyped value is shown as is."""
     if isinstance(clause, Comparison | CollectionTest) and isinstance(clause.subject, Property):
-        return locate(clause.subject, obj, owner)[0]
+        return shown_value(clause.subject, obj)
     if isinstance(clause, MemberOf):
         entries = obj.get("memberOf")
         if not isinstance(entries, list):
             return entries
         return [e.get("id") if isinstance(e, dict) else e for e in entries]
     if isinstance(clause, DirectReports):
-        return locate(MANAGER_ID, obj, owner)[0]
+        return shown_value(MANAGER_ID, obj)
     return None
 
 
