@@ -287,8 +287,11 @@ def _enqueue_sync(
     req: func.HttpRequest, msg: QueueOutput, build: Callable[..., list[work.Message]]
 ) -> func.HttpResponse:
     correlation_id = work.new_correlation_id()
+    object_id = req.route_params["id"]
     try:
-        [message] = build([req.route_params["id"]], cause="sync", correlation_id=correlation_id)
+        if not notify.is_guid(object_id):
+            raise work.MessageError(f"{object_id[:80]!r} is not an object id (a GUID)")
+        [message] = build([object_id], cause="sync", correlation_id=correlation_id)
     except work.MessageError as error:
         body = {"error": {"code": "InvalidId", "message": str(error)}}
         return func.HttpResponse(json.dumps(body), status_code=400, mimetype="application/json")

@@ -21,12 +21,20 @@ from reconciler.settings import SettingsError
 MAX_VALIDATION_TOKEN_LENGTH = 1024
 """INTERFACES.md: a token of 1 to 1,024 characters is echoed; anything else gets 400."""
 
-MAX_BODY_BYTES = 1024 * 1024
-"""A webhook body above 1 MiB is refused (413) before JSON parsing: a basic user notification
-is about 600 bytes, so this leaves room for ~1,700 items per POST while bounding what anyone
-who can reach the URL makes us parse."""
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""A webhook body above 4 MiB is refused (413) before JSON parsing. Graph documents no maximum
+of items per POST; a basic user notification in Graph's shape with a 128-character clientState
+is 648 bytes compact and 710 pretty-printed, so 2,000 items (the largest batch we plan for) are
+1.3-1.4 MiB and the limit holds about 5,900 of them, while bounding what anyone who can reach
+the URL makes us parse (4 MiB parses in about 40 ms; bench/bench_webhook_body.py)."""
 
 RENEW_SUBSCRIPTION = "renew-subscription"
+RECREATE_SUBSCRIPTION = "recreate-subscription"
+CATCH_UP = "catch-up"
+DROP_REASONS = ("clientState", "type", "resource")
+"""Why an item was dropped, counted per reason in the log record (never in the answer):
+no or wrong clientState; not an object, or a field missing or of the wrong type; a resource
+that names no user in a form we know."""
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # graph-facts.md §3: `resource` reads "Users/{id}" (capital U); the subscription is on "users".
@@ -287,10 +295,15 @@ def _user_id_from_resource(resource: str, where: str) -> str:
     return _guid(match.group(1), f"{where}.resource")
 
 
+def is_guid(value: str) -> bool:
+    """An Entra object id: a GUID in its 8-4-4-4-12 form (any case)."""
+    return _GUID.fullmatch(value) is not None
+
+
 def _guid(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise NotificationError(where, f"must be a string user id, not {json_kind(value)}")
-    if _GUID.fullmatch(value) is None:
+    if not is_guid(value):
         raise NotificationError(where, f"is not a user object id (a GUID): {value[:80]!r}")
     return value.lower()
 

@@ -208,6 +208,19 @@ def test_sync_with_an_unusable_id_is_a_400_and_enqueues_nothing() -> None:
     assert response.status_code == 400 and out.get() is None
 
 
+@pytest.mark.parametrize("name", ["sync_user", "sync_group"])
+def test_sync_with_an_id_that_is_not_a_guid_is_a_400_and_enqueues_nothing(name: str) -> None:
+    out = Out()
+    req = func.HttpRequest("POST", "/api/sync/x", body=b"", route_params={"id": "not-a-guid"})
+    response = getattr(function_app, name)(req, out)
+    assert response.status_code == 400 and out.get() is None
+    error = json.loads(response.get_body())["error"]
+    assert (error["code"], error["message"]) == (
+        "InvalidId",
+        "'not-a-guid' is not an object id (a GUID)",
+    )
+
+
 # --- validation handshake ------------------------------------------------------------------------
 
 
