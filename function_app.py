@@ -26,6 +26,7 @@ import azure.functions as func
 
 from reconciler import notify
 from reconciler import queue as work
+from reconciler.object_id import is_object_id
 from reconciler.operator_http import Answer
 from reconciler.settings import Settings, SettingsError, webhook_client_state
 
@@ -289,7 +290,7 @@ def _enqueue_sync(
     correlation_id = work.new_correlation_id()
     object_id = req.route_params["id"]
     try:
-        if not notify.is_guid(object_id):
+        if not is_object_id(object_id):
             raise work.MessageError(f"{object_id[:80]!r} is not an object id (a GUID)")
         [message] = build([object_id], cause="sync", correlation_id=correlation_id)
     except work.MessageError as error:
