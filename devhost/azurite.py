@@ -174,6 +174,11 @@ class Azurite:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The Azurite process's id while started (None before start and after stop)."""
+        return self.process.pid if self.process is not None else None
+
     def __enter__(self) -> Azurite:
         return self.start()
 
@@ -208,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AzuriteError, ValueError) as exc:
         print(f"azurite: {exc}", file=sys.stderr)
         return 1
-    print(f"Azurite {', '.join(azurite.services)} on 127.0.0.1 (pid {azurite.process.pid})")
+    print(f"Azurite {', '.join(azurite.services)} on 127.0.0.1 (pid {azurite.pid})")
     print(f"AzureWebJobsStorage={azurite.connection_string}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$")
 BINDING_EXPRESSION = re.compile(r"%([^%]+)%")
@@ -27,7 +28,7 @@ class ConfigError(ValueError):
     """host.json, local.settings.json or a binding expression is wrong; names the file or key."""
 
 
-def parse_timespan(text: str, what: str) -> timedelta:
+def parse_timespan(text: object, what: str) -> timedelta:
     """A .NET TimeSpan as host.json writes it: `[d.]hh:mm:ss[.fffffff]`."""
     match = TIMESPAN.match(str(text).strip())
     if not match:
@@ -59,6 +60,17 @@ class QueueOptions:
         return (self.batch_size // 2) * (os.cpu_count() or 1)
 
 
+def _section(parent: Mapping[str, object], key: str, where: str) -> Mapping[str, Any]:
+    """A host.json object by key (absent or null reads as empty), so a value of another type
+    is a clear error rather than an AttributeError."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be an object")
+    return value
+
+
 @dataclass(frozen=True)
 class HostOptions:
     queues: QueueOptions = field(default_factory=QueueOptions)
@@ -68,11 +80,9 @@ class HostOptions:
 
     @classmethod
     def from_json(cls, document: Mapping[str, object], source: str = "host.json") -> HostOptions:
-        extensions = document.get("extensions") or {}
-        if not isinstance(extensions, Mapping):
-            raise ConfigError(f"{source}: extensions must be an object")
-        q = extensions.get("queues") or {}
+        extensions = _section(document, "extensions", f"{source}: extensions")
         where = f"{source}: extensions.queues"
+        q = _section(extensions, "queues", where)
         batch_size = int(q.get("batchSize", 16))
         if not 1 <= batch_size <= 32:
             raise ConfigError(f"{where}.batchSize must be 1 to 32, not {batch_size}")
@@ -98,9 +108,10 @@ class HostOptions:
             max_dequeue_count=max_dequeue,
             message_encoding=encoding,
         )
-        http = extensions.get("http") or {}
+        http = _section(extensions, "http", f"{source}: extensions.http")
         timeout = document.get("functionTimeout")
-        levels = (document.get("logging") or {}).get("logLevel") or {}
+        logging = _section(document, "logging", f"{source}: logging")
+        levels = _section(logging, "logLevel", f"{source}: logging.logLevel")
         level_name = str(levels.get("Function", levels.get("default", "Information"))).lower()
         return cls(
             queues=queues,

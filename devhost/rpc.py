@@ -8,16 +8,28 @@ not type-checked as protobuf would (the worker's converters check types before t
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 
 class Message:
     """A proto message: only its declared fields, by keyword (an unknown one is an error, as in
     protobuf); an unset field reads as protobuf's default (empty map or list, zero, "", None for
-    a message)."""
+    a message). A subclass declares its fields by name in its class statement: plain fields
+    default to None (scalars here are always set by their writer), `maps` to {}, `lists` to [],
+    `oneof` are the fields of the message's one `oneof` group."""
 
     _fields: ClassVar[dict[str, Any]] = {}
-    _oneof: ClassVar[tuple[str, ...]] = ()  # the fields of the message's one `oneof` group
+    _oneof: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(
+        cls, *, fields: str = "", maps: str = "", lists: str = "", oneof: str = "", **kw: Any
+    ) -> None:
+        super().__init_subclass__(**kw)
+        declared: dict[str, Any] = dict.fromkeys(fields.split())
+        declared.update({f: {} for f in maps.split()})
+        declared.update({f: [] for f in lists.split()})
+        cls._fields = declared
+        cls._oneof = tuple(oneof.split())
 
     def __init__(self, **fields: Any) -> None:
         unknown = set(fields) - set(self._fields) - set(self._oneof)
@@ -31,6 +43,10 @@ class Message:
         for name in self._oneof:
             setattr(self, name, fields.get(name))
 
+    if TYPE_CHECKING:
+        # Fields are set per message in __init__, so the checker sees each as Any.
+        def __getattr__(self, name: str) -> Any: ...
+
     def WhichOneof(self, group: str) -> str | None:  # protobuf's spelling
         return next((f for f in self._oneof if getattr(self, f) is not None), None)
 
@@ -41,88 +57,122 @@ class Message:
         return f"{type(self).__name__}({fields})"
 
 
-def _message(
-    name: str, fields: str = "", *, maps: str = "", lists: str = "", oneof: str = ""
-) -> type[Message]:
-    """A message class from its field names: plain fields default to None (scalars here are
-    always set by their writer), `maps` to {}, `lists` to []."""
-    declared: dict[str, Any] = dict.fromkeys(fields.split())
-    declared.update({f: {} for f in maps.split()})
-    declared.update({f: [] for f in lists.split()})
-    return type(name, (Message,), {"_fields": declared, "_oneof": tuple(oneof.split())})
-
-
-TypedData = _message(
-    "TypedData",
+class TypedData(
+    Message,
     oneof="string json bytes stream http int double collection_bytes collection_string "
     "collection_double collection_sint64 model_binding_data collection_model_binding_data",
-)
-ParameterBinding = _message("ParameterBinding", "name", oneof="data rpc_shared_memory")
-RpcHttp = _message(
-    "RpcHttp",
-    "method url body status_code enable_content_negotiation rawBody",
+): ...
+
+
+class ParameterBinding(Message, fields="name", oneof="data rpc_shared_memory"): ...
+
+
+class RpcHttp(
+    Message,
+    fields="method url body status_code enable_content_negotiation rawBody",
     maps="headers params query nullable_headers nullable_params nullable_query",
     lists="identities cookies",
-)
-RpcHttpCookie = _message(
-    "RpcHttpCookie", "name value domain path expires secure http_only same_site max_age"
-)
-RpcException = _message("RpcException", "source stack_trace message is_user_exception type")
-RpcFunctionMetadata = _message(
-    "RpcFunctionMetadata",
-    "name directory script_file entry_point is_proxy status language function_id "
+): ...
+
+
+class RpcHttpCookie(
+    Message, fields="name value domain path expires secure http_only same_site max_age"
+):
+    class SameSite:  # enum SameSite ("None" = 0 is a Python keyword, set below)
+        Lax, Strict, ExplicitNone = 1, 2, 3
+
+
+setattr(RpcHttpCookie.SameSite, "None", 0)
+
+
+class RpcException(Message, fields="source stack_trace message is_user_exception type"): ...
+
+
+class RpcFunctionMetadata(
+    Message,
+    fields="name directory script_file entry_point is_proxy status language function_id "
     "managed_dependency_enabled retry_options",
     maps="bindings properties",
     lists="raw_bindings",
-)
-RpcRetryOptions = _message(
-    "RpcRetryOptions",
-    "max_retry_count delay_interval minimum_interval maximum_interval retry_strategy",
-)
-WorkerMetadata = _message(
-    "WorkerMetadata",
-    "runtime_name runtime_version worker_version worker_bitness",
+): ...
+
+
+class RpcRetryOptions(
+    Message,
+    fields="max_retry_count delay_interval minimum_interval maximum_interval retry_strategy",
+): ...
+
+
+class WorkerMetadata(
+    Message,
+    fields="runtime_name runtime_version worker_version worker_bitness",
     maps="custom_properties",
-)
-WorkerInitRequest = _message(
-    "WorkerInitRequest",
-    "host_version worker_directory function_app_directory",
+): ...
+
+
+class WorkerInitRequest(
+    Message,
+    fields="host_version worker_directory function_app_directory",
     maps="capabilities log_categories",
-)
-WorkerInitResponse = _message(
-    "WorkerInitResponse", "worker_version result worker_metadata", maps="capabilities"
-)
-FunctionMetadataResponse = _message(
-    "FunctionMetadataResponse",
-    "result use_default_metadata_indexing",
-    lists="function_metadata_results",
-)
-FunctionLoadResponse = _message(
-    "FunctionLoadResponse", "function_id result is_dependency_downloaded"
-)
-FunctionEnvironmentReloadResponse = _message(
-    "FunctionEnvironmentReloadResponse", "worker_metadata result", maps="capabilities"
-)
-RpcTraceContext = _message("RpcTraceContext", "trace_parent trace_state", maps="attributes")
-RetryContext = _message("RetryContext", "retry_count max_retry_count exception")
-InvocationRequest = _message(
-    "InvocationRequest",
-    "invocation_id function_id trace_context retry_context",
+): ...
+
+
+class WorkerInitResponse(
+    Message, fields="worker_version result worker_metadata", maps="capabilities"
+): ...
+
+
+class FunctionMetadataResponse(
+    Message, fields="result use_default_metadata_indexing", lists="function_metadata_results"
+): ...
+
+
+class FunctionLoadResponse(Message, fields="function_id result is_dependency_downloaded"): ...
+
+
+class FunctionEnvironmentReloadResponse(
+    Message, fields="worker_metadata result", maps="capabilities"
+): ...
+
+
+class RpcTraceContext(Message, fields="trace_parent trace_state", maps="attributes"): ...
+
+
+class RetryContext(Message, fields="retry_count max_retry_count exception"): ...
+
+
+class InvocationRequest(
+    Message,
+    fields="invocation_id function_id trace_context retry_context",
     maps="trigger_metadata",
     lists="input_data",
-)
-InvocationResponse = _message(
-    "InvocationResponse", "invocation_id return_value result", lists="output_data"
-)
-StreamingMessage = _message("StreamingMessage", "request_id worker_init_request invocation_request")
-NullableString = _message("NullableString", "value")
-NullableBool = _message("NullableBool", "value")
-NullableDouble = _message("NullableDouble", "value")
-NullableTimestamp = _message("NullableTimestamp", "value")
-Timestamp = _message("Timestamp", "seconds nanos")  # google.protobuf.Timestamp
+): ...
 
 
-class BindingInfo(_message("BindingInfo", "type data_type direction", maps="properties")):  # type: ignore[misc]  # a base made at run time
+class InvocationResponse(
+    Message, fields="invocation_id return_value result", lists="output_data"
+): ...
+
+
+class StreamingMessage(Message, fields="request_id worker_init_request invocation_request"): ...
+
+
+class NullableString(Message, fields="value"): ...
+
+
+class NullableBool(Message, fields="value"): ...
+
+
+class NullableDouble(Message, fields="value"): ...
+
+
+class NullableTimestamp(Message, fields="value"): ...
+
+
+class Timestamp(Message, fields="seconds nanos"): ...  # google.protobuf.Timestamp
+
+
+class BindingInfo(Message, fields="type data_type direction", maps="properties"):
     # enum Direction (in = 0 is a Python keyword, set below) and enum DataType
     out, inout = 1, 2
     undefined, string, binary, stream = 0, 1, 2, 3
@@ -131,16 +181,8 @@ class BindingInfo(_message("BindingInfo", "type data_type direction", maps="prop
 setattr(BindingInfo, "in", 0)
 
 
-class StatusResult(_message("StatusResult", "status result exception", lists="logs")):  # type: ignore[misc]  # a base made at run time
+class StatusResult(Message, fields="status result exception", lists="logs"):
     Failure, Success, Cancelled = 0, 1, 2
-
-
-class _SameSite:
-    Lax, Strict, ExplicitNone = 1, 2, 3
-
-
-setattr(_SameSite, "None", 0)
-RpcHttpCookie.SameSite = _SameSite  # type: ignore[attr-defined]  # nested enum, set late
 
 
 class Request:

@@ -63,6 +63,20 @@ def test_bad_queue_options_are_refused(queues: dict, fragment: str) -> None:
         HostOptions.from_json({"extensions": {"queues": queues}})
 
 
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        ({"extensions": []}, r"host.json: extensions must be an object"),
+        ({"extensions": {"queues": "16"}}, r"host.json: extensions.queues must be an object"),
+        ({"extensions": {"http": 1}}, r"host.json: extensions.http must be an object"),
+        ({"logging": {"logLevel": "debug"}}, r"host.json: logging.logLevel must be an object"),
+    ],
+)
+def test_a_section_that_is_not_an_object_is_named(document: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        HostOptions.from_json(document)
+
+
 def test_local_settings_values_load_and_the_environment_wins(tmp_path: Path) -> None:
     path = tmp_path / "local.settings.json"
     path.write_text(json.dumps({"IsEncrypted": False, "Values": {"A": "file", "B": "file"}}))
