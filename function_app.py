@@ -5,6 +5,7 @@
     POST /api/sync/users/{id}, POST /api/sync/groups/{id}   queue one user / group now (202)
     GET /api/holds, GET /api/holds/{id}, POST /api/holds/{id}/approve|reject, GET /api/status
                               the operator's view and decisions (auth level ADMIN)
+    GET|POST /api/console/... the operator console in the browser (Easy Auth + app roles)
     queue %USER_CHANGES_QUEUE%         the worker: re-read, converge, schedule one recheck
     queue %USER_CHANGES_QUEUE%-poison  one clear record per dead message
     timer full_reconcile (%FULL_RECONCILE_SCHEDULE%), timer subscription_upkeep (6-hourly)
@@ -275,6 +276,34 @@ async def status(req: func.HttpRequest) -> func.HttpResponse:
     from reconciler.operator_http import status_answer
 
     return _json(await status_answer(Settings.from_env()))
+
+
+# --- Operator console (HTML; App Service Authentication in front, app roles checked inside) ---
+
+
+@app.route(route="console/{*path}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+async def console(req: func.HttpRequest) -> func.HttpResponse:
+    """Groups, a group's rule and history, the rule tester, holds (reconciler/console/)."""
+    from reconciler.console.routes import respond
+    from reconciler.console.web import ConsoleRequest
+
+    page = await respond(
+        ConsoleRequest(
+            req.method,
+            req.url,
+            req.route_params.get("path", ""),
+            dict(req.headers),
+            dict(req.params),
+            req.get_body(),
+        )
+    )
+    return func.HttpResponse(
+        page.body,
+        status_code=page.status,
+        mimetype=page.content_type,
+        charset="utf-8",
+        headers=page.all_headers(),
+    )
 
 
 # --- Answers and log records ----------------------------------------------------------------

@@ -45,6 +45,16 @@ async def status_answer(settings: Settings) -> Answer:
     return await _answer(settings, lambda state: status_document(state, state, policy, settings))
 
 
+async def history_answer(settings: Settings, group_id: str | None, limit: int = 100) -> Answer:
+    """`{"history": [...]}`, newest first (the CLI's `history --json`), for one group or all."""
+
+    async def history(state: Any) -> dict[str, Any]:
+        entries = await state.history(group_id=group_id, limit=limit)
+        return {"history": [entry.to_json() for entry in entries]}
+
+    return await _answer(settings, history)
+
+
 def decider(body: bytes, headers: dict[str, str]) -> str | None:
     """Who decides: `{"by": "..."}` in the body, else the Easy Auth principal."""
     try:

@@ -127,6 +127,7 @@ def test_webhooks_are_post_routes_with_function_keys_and_a_queue_output(
 
 def test_the_app_declares_every_function_once(indexed: dict) -> None:
     assert sorted(indexed) == [
+        "console",
         "decide_hold",
         "full_reconcile",
         "lifecycle",
@@ -159,6 +160,19 @@ def test_operator_routes_need_the_master_key(
         route,
         "ADMIN",
         [method],
+    )
+
+
+def test_the_console_is_anonymous_for_the_host_and_checks_its_principal_itself(
+    indexed: dict,
+) -> None:
+    # Browsers cannot send function keys: App Service Authentication stands in front, and
+    # reconciler/console/ refuses requests without a principal holding one of its app roles.
+    trigger = bindings(indexed, "console")["httpTrigger"]
+    assert (trigger["route"], trigger["authLevel"], sorted(trigger["methods"])) == (
+        "console/{*path}",
+        "ANONYMOUS",
+        ["GET", "POST"],
     )
 
 

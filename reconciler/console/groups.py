@@ -1,0 +1,99 @@
+"""The groups pages: every managed group with status, freshness and pending hold; one group
+with its rule, recent changes and their reasons, and "explain this user"."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reconciler.console.context import Context
+from reconciler.console.web import Page
+from reconciler.directory import DirectoryError
+from reconciler.operator_http import history_answer, status_answer
+from reconciler.plan import decide, reason_for
+from reconciler.policy import ManagedGroup, load_policy
+from reconciler.rules import RuleError
+from reconciler.settings import rules_file
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+HISTORY_ROWS = 50
+
+
+async def groups_page(ctx: Context) -> Page:
+    answer = await status_answer(ctx.settings)
+    if answer.status != 200:
+        return ctx.failed(answer, "read the groups' status")
+    return ctx.page("groups.html", status=answer.body)
+
+
+async def group_page(ctx: Context, group_id: str) -> Page:
+    group = managed_group(group_id)
+    if group is None:
+        return ctx.page(
+            "error.html",
+            404,
+            title="No such managed group",
+            code="GroupNotFound",
+            message=f"{group_id} is not a group of the rules file",
+        )
+    status = await status_answer(ctx.settings)
+    if status.status != 200:
+        return ctx.failed(status, "read the group's status")
+    history = await history_answer(ctx.settings, group.id, HISTORY_ROWS)
+    if history.status != 200:
+        return ctx.failed(history, "read the group's history")
+    entry = next((g for g in status.body["groups"] if g["id"] == group.id), None)
+    user_id = ctx.request.query.get("user", "").strip()
+    explained = await _explain(ctx, group, user_id) if user_id else None
+    return ctx.page(
+        "group.html",
+        group=group,
+        entry=entry,
+        history=history.body["history"],
+        user_id=user_id,
+        explained=explained,
+    )
+
+
+def managed_group(group_id: str) -> ManagedGroup | None:
+    policy = load_policy(rules_file())
+    return next((g for g in policy.groups if g.id and g.id == group_id.lower()), None)
+
+
+async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str, Any]:
+    """The user as Graph has them now, the rule's verdict clause by clause, the current
+    membership and what a run would do (the planner's decision and reason)."""
+    if not GUID.match(user_id):
+        return {"error": f"{user_id!r} is not a user object id (a GUID)"}
+    if group.rule is None:
+        return {"error": "the group's rule does not compile (run check on the rules file)"}
+    from reconciler.graph import open_directory
+
+    select = group.rule.select | {"displayName", "userPrincipalName"}
+    try:
+        async with open_directory(ctx.settings) as directory:
+            found = await directory.users(
+                [user_id], select, manager=group.rule.needs_manager, member_of=True
+            )
+    except DirectoryError as error:
+        return {"error": f"cannot read the user from Graph: {error}"}
+    user = found.get(user_id) or found.get(user_id.lower())
+    if user is None:
+        return {"error": f"no user {user_id} in the directory"}
+    explanation = group.rule.explain(user)
+    member = any(
+        str(entry.get("id", "")).lower() == group.id for entry in user.get("memberOf") or ()
+    )
+    error = explanation.error if isinstance(explanation.error, RuleError) else None
+    decision = decide(group, user_id.lower(), explanation.result is True, error)
+    if decision.member is None or decision.member == member:
+        verdict = "no change"
+    else:
+        verdict = "would add" if decision.member else "would remove"
+    return {
+        "user": user,
+        "explanation": explanation,
+        "member": member,
+        "verdict": verdict,
+        "reason": reason_for(decision, group, user),
+    }

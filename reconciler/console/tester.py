@@ -1,0 +1,158 @@
+"""The rule tester: one pasted rule over the whole tenant (the full run's paged listing),
+with the count, sample matches and non-matches explained clause by clause, and what the rule
+would change in a managed group ("would join" / "would leave"), before anyone saves it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconciler.directory import Directory
+from reconciler.plan import Decision, decide, invert_members, member_of_sources, reason_for
+from reconciler.policy import ManagedGroup
+from reconciler.rules import Explanation, Rule, RuleError
+
+SHOWN = ("displayName", "userPrincipalName")
+"""Read besides the rule's own properties, so people are shown by name, not only by id."""
+_GROUP_TYPE = "#microsoft.graph.group"
+
+
+@dataclass(frozen=True, slots=True)
+class UserResult:
+    id: str
+    name: str
+    upn: str
+    explanation: Explanation | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """How many users the rule would move one way, and the first few of them."""
+
+    count: int = 0
+    users: tuple[UserResult, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTest:
+    rule: str
+    users: int
+    matched: int
+    undecided: int
+    matches: tuple[UserResult, ...]
+    non_matches: tuple[UserResult, ...]
+    undecided_users: tuple[UserResult, ...]
+    seconds: float
+    group: ManagedGroup | None = None
+    members: int = 0
+    join: Change = field(default_factory=Change)
+    leave: Change = field(default_factory=Change)
+    unlisted: tuple[str, ...] = ()  # member users the listing did not return
+
+
+class _Collector:
+    """Counts one direction of change and keeps the first `limit` users with their reason."""
+
+    def __init__(self, limit: int, group: ManagedGroup | None, now: datetime | None) -> None:
+        self.limit, self.group, self.now = limit, group, now
+        self.count = 0
+        self.users: list[UserResult] = []
+
+    def add(self, user: dict, decision: Decision) -> None:
+        self.count += 1
+        if len(self.users) < self.limit:
+            reason = reason_for(decision, self.group, user, self.now)  # type: ignore[arg-type]
+            self.users.append(_result(user, None, reason))
+
+    def change(self) -> Change:
+        return Change(self.count, tuple(self.users))
+
+
+async def try_rule(
+    directory: Directory,
+    rule: Rule,
+    group: ManagedGroup | None = None,
+    *,
+    samples: int = 5,
+    listed: int = 50,
+    now: datetime | None = None,
+) -> RuleTest:
+    """Evaluate `rule` for every user; with `group`, diff the result (after its include and
+    exclude lists, as the planner decides) against the group's current user members.
+    Raises DirectoryError when a page or member list cannot be read: a partial listing
+    must not look like an answer."""
+    started = time.perf_counter()
+    current: set[str] = set()
+    if group is not None:
+        current = {m.id.lower() for m in await directory.members(group.id) if m.is_user}
+    members = len(current)
+    member_of = await _member_of(directory, rule)
+    found = {True: [], False: [], None: []}  # type: dict[bool | None, list[UserResult]]
+    counts = {True: 0, False: 0, None: 0}
+    join, leave = _Collector(listed, group, now), _Collector(listed, group, now)
+    users = 0
+    async for page in directory.user_pages(rule.select | set(SHOWN), manager=rule.needs_manager):
+        for user in page:
+            user_id = str(user.get("id", "")).lower()
+            if not user_id:
+                continue
+            users += 1
+            if member_of is not None:
+                groups = member_of.get(user_id, ())
+                user = {**user, "memberOf": [{"@odata.type": _GROUP_TYPE, "id": g} for g in groups]}
+            error: RuleError | None = None
+            try:
+                matched: bool | None = rule.matches(user, now)
+            except RuleError as caught:
+                matched, error = None, caught
+            counts[matched] += 1
+            if len(found[matched]) < samples:
+                found[matched].append(_result(user, rule.explain(user, now)))
+            if group is None:
+                continue
+            decision = decide(group, user_id, matched is True, error)
+            member = user_id in current
+            current.discard(user_id)
+            if decision.member is True and not member:
+                join.add(user, decision)
+            elif decision.member is False and member:
+                leave.add(user, decision)
+    return RuleTest(
+        rule=rule.text,
+        users=users,
+        matched=counts[True],
+        undecided=counts[None],
+        matches=tuple(found[True]),
+        non_matches=tuple(found[False]),
+        undecided_users=tuple(found[None]),
+        seconds=time.perf_counter() - started,
+        group=group,
+        members=members,
+        join=join.change(),
+        leave=leave.change(),
+        unlisted=tuple(sorted(current)),
+    )
+
+
+async def _member_of(directory: Directory, rule: Rule) -> Mapping[str, set[str]] | None:
+    """user id -> the rule's memberOf groups the user is in, from those groups' member lists
+    (as the full run reads them: a few lists, not one call per user)."""
+    sources = member_of_sources([rule])
+    if not sources:
+        return None
+    lists = {source: await directory.members(source) for source in sorted(sources)}
+    memberships, _, _ = invert_members(lists)
+    return memberships
+
+
+def _result(user: dict, explanation: Explanation | None, reason: str = "") -> UserResult:
+    return UserResult(
+        id=str(user.get("id", "")),
+        name=str(user.get("displayName") or ""),
+        upn=str(user.get("userPrincipalName") or ""),
+        explanation=explanation,
+        reason=reason,
+    )
