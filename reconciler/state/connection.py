@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.settings import Settings, SettingsError
 
-_RETRIES = {
+_RETRIES: dict[str, Any] = {
     # Two quick retries (about 0.2 s and 0.4 s), not the SDK's ten with 0.8 s back-off: a
     # budget check waiting on storage holds a worker slot, and failing closed is safe.
     "retry_total": 2,

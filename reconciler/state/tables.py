@@ -252,9 +252,6 @@ class TableStateStore:
     async def _update_pending(self, group_id: str, change: Callable[..., Awaitable[Any]]) -> Any:
         """Read the group's pending row, `change(hold, rejected)` -> (hold, rejected), write it
         back only if nobody else did meanwhile; again on a conflict."""
-        from azure.core import MatchConditions
-        from azure.data.tables import UpdateMode
-
         for _ in range(CONFLICT_RETRIES):
             row = await self._call("holds", lambda c: _get(c, group_id, rows.PENDING))
             hold, rejected = rows.pending_hold(row) if row is not None else (None, frozenset())
@@ -264,22 +261,31 @@ class TableStateStore:
             except ValueError as error:
                 raise StateUnavailable(str(error)) from error
             try:
-                if row is None:
-                    await self._call("holds", lambda c, e=entity: c.create_entity(e))
-                else:
-                    await self._call(
-                        "holds",
-                        lambda c, e=entity, etag=row.metadata["etag"]: c.update_entity(
-                            e,
-                            mode=UpdateMode.REPLACE,
-                            etag=etag,
-                            match_condition=MatchConditions.IfNotModified,
-                        ),
-                    )
+                await self._write_pending(row, entity)
             except StateConflict:
                 continue
             return new_hold, new_rejected
         raise StateUnavailable(f"the pending hold of {group_id} kept changing; try again")
+
+    async def _write_pending(self, read: Any, entity: dict[str, Any]) -> None:
+        """Create the pending row if none was read, else replace it only if its ETag is still
+        the one read (StateConflict when another writer came first)."""
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
+        if read is None:
+            await self._call("holds", lambda c: c.create_entity(entity))
+            return
+        etag = read.metadata["etag"]
+        await self._call(
+            "holds",
+            lambda c: c.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            ),
+        )
 
     # --- group state and history ----------------------------------------------------------------
 
