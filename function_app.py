@@ -53,40 +53,9 @@ log = logging.getLogger("reconciler.webhook")
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
 def notifications(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
-    """Graph change notifications: validate, enqueue the changed users' ids, answer 202.
-
-    If the output binding cannot write, the host answers 500 and Graph retries.
-    """
-    token = req.params.get("validationToken")
-    if token is not None:  # before any body parsing: the validation POST body is not JSON
-        return _handshake(token)
-    correlation_id = work.new_correlation_id()
-    try:
-        batch = notify.read_change_notifications(
-            req.get_body(), client_state=webhook_client_state()
-        )
-    except notify.NotificationError as error:
-        return _rejected("notifications", correlation_id, error)
-    except SettingsError as error:
-        return _misconfigured("notifications", correlation_id, error)
-    messages = work.users_messages(
-        batch.user_ids, cause="notification", correlation_id=correlation_id
-    )
-    if messages:
-        msg.set([work.encode(message) for message in messages])
-    _record(
-        "notifications",
-        logging.WARNING if batch.rejected_client_state else logging.INFO,
-        correlation_id,
-        accepted=batch.accepted,
-        rejectedClientState=batch.rejected_client_state,
-        ignored=batch.ignored,
-        unknownSubscriptions=batch.unknown_subscriptions,
-        subscriptionIds=list(batch.subscription_ids),
-        users=len(batch.user_ids),
-        messages=len(messages),
-    )
-    return func.HttpResponse(status_code=202)
+    """Graph change notifications (lifecycle items too: the two may share one URL and one
+    POST): queue the good items, drop and count the others, answer 202."""
+    return _webhook("notifications", req, msg)
 
 
 @app.route(route="lifecycle", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -94,47 +63,9 @@ def notifications(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
 def lifecycle(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
-    """Graph lifecycle notifications: reauthorizationRequired queues a subscription renewal
-    (never calls Graph here: the SDK stays off the 3-second path); others are logged."""
-    token = req.params.get("validationToken")
-    if token is not None:
-        return _handshake(token)
-    correlation_id = work.new_correlation_id()
-    try:
-        batch = notify.read_lifecycle_notifications(
-            req.get_body(), client_state=webhook_client_state()
-        )
-    except notify.NotificationError as error:
-        return _rejected("lifecycle", correlation_id, error)
-    except SettingsError as error:
-        return _misconfigured("lifecycle", correlation_id, error)
-    messages = [
-        work.maintenance_message(
-            action, cause="notification", subscription_id=sub, correlation_id=correlation_id
-        )
-        for action, sub in batch.actions
-    ]
-    if messages:
-        msg.set([work.encode(message) for message in messages])
-    for notice in batch.notices:
-        level = logging.INFO if notice.event == "reauthorizationRequired" else logging.WARNING
-        _record(
-            "lifecycle",
-            level,
-            correlation_id,
-            lifecycleEvent=notice.event,
-            subscriptionId=notice.subscription_id,
-            action=notice.action,
-            note=notice.note,
-        )
-    if batch.rejected_client_state:
-        _record(
-            "lifecycle",
-            logging.WARNING,
-            correlation_id,
-            rejectedClientState=batch.rejected_client_state,
-        )
-    return func.HttpResponse(status_code=202)
+    """Graph lifecycle notifications (change items too): each event becomes a maintenance
+    message the worker acts on (never Graph here: the SDK stays off the 3-second path)."""
+    return _webhook("lifecycle", req, msg)
 
 
 # --- Queue worker ------------------------------------------------------------------------------
@@ -160,6 +91,7 @@ async def process_user_changes(message: func.QueueMessage) -> None:
         logging.INFO,
         message.id or "",
         kind=outcome.kind,
+        outcome=outcome.outcome.kind,
         exitCode=outcome.exit_code,
         dequeueCount=message.dequeue_count,
         detail=outcome.detail,
@@ -210,12 +142,20 @@ async def full_reconcile(timer: func.TimerRequest) -> None:
 async def subscription_upkeep(timer: func.TimerRequest) -> None:
     """Create the users subscription if missing and renew it well before it expires."""
     from reconciler.graph import open_directory
-    from reconciler.service import ensure_subscription
+    from reconciler.service import upkeep
 
     settings = Settings.from_env()
     async with open_directory(settings) as directory:
-        outcome = await ensure_subscription(directory, settings)
-    _record("subscription_upkeep", logging.INFO, "", outcome=str(outcome))
+        result = await upkeep(directory, settings)
+    done = result.outcome.kind == "done"
+    _record(
+        "subscription_upkeep",
+        logging.INFO if done else logging.ERROR,
+        "",
+        outcome=result.outcome.reason,
+    )
+    if not done:  # the host records a failed invocation; the next run (6-hourly) tries again
+        raise RuntimeError(f"subscription upkeep {result.outcome.kind}: {result.outcome.reason}")
 
 
 # --- On-demand sync ----------------------------------------------------------------------------
@@ -329,6 +269,58 @@ def _enqueue_sync(
     _record("sync", logging.INFO, correlation_id, kind=type(message).__name__)
     body = {"status": "queued", "correlationId": correlation_id}
     return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
+
+
+def _webhook(route: str, req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
+    """Validate each item on its own, hand every good one to the queue output binding, then
+    record what was handed over. The host writes the binding after this returns and answers
+    500 if it cannot (Graph retries), so a good item is either queued or retried."""
+    token = req.params.get("validationToken")
+    if token is not None:  # before any body parsing: the validation POST body is not JSON
+        return _handshake(token)
+    correlation_id = work.new_correlation_id()
+    try:
+        batch = notify.read_notifications(req.get_body(), client_state=webhook_client_state())
+    except notify.NotificationError as error:
+        return _rejected(route, correlation_id, error)
+    except SettingsError as error:
+        return _misconfigured(route, correlation_id, error)
+    messages: list[work.Message] = [
+        *work.users_messages(batch.user_ids, cause="notification", correlation_id=correlation_id),
+        *(
+            work.maintenance_message(
+                action, cause="notification", subscription_id=sub, correlation_id=correlation_id
+            )
+            for action, sub in batch.actions
+        ),
+    ]
+    if messages:
+        msg.set([work.encode(message) for message in messages])
+    _record(
+        route,
+        logging.WARNING if batch.rejected else logging.INFO,
+        correlation_id,
+        accepted=batch.accepted,
+        dropped=batch.rejected,
+        droppedBy=dict(batch.dropped),
+        ignored=batch.ignored,
+        subscriptionIds=list(batch.subscription_ids),
+        queuedUsers=len(batch.user_ids),
+        queuedActions=[action for action, _ in batch.actions],
+        queuedMessages=len(messages),
+    )
+    for notice in batch.notices:
+        level = logging.INFO if notice.event == "reauthorizationRequired" else logging.WARNING
+        _record(
+            route,
+            level,
+            correlation_id,
+            lifecycleEvent=notice.event,
+            subscriptionId=notice.subscription_id,
+            action=notice.action,
+            note=notice.note,
+        )
+    return func.HttpResponse(status_code=202)
 
 
 def _handshake(token: str) -> func.HttpResponse:

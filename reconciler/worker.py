@@ -2,9 +2,10 @@
 
 Level-triggered (DESIGN.md principle 1): a message only names users, groups or a maintenance
 action; the worker reads the current state and converges, so duplicates, reordering and
-retries are harmless. Outcomes map to the host's queue semantics: return to complete the
-message, raise `RetryLater` so the host retries it (and after maxDequeueCount moves it to the
-poison queue); a message that can never succeed is copied to the poison queue at once.
+retries are harmless. Each job returns a typed `Outcome` and `settle` maps it to the host's
+queue semantics: return to complete the message, raise `RetryLater` so the host retries it
+(and after maxDequeueCount moves it to the poison queue); a message that can never be decoded
+is copied to the poison queue at once. No error text is ever parsed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from reconciler import queue as work
 from reconciler.directory import Directory, DirectoryError
+from reconciler.service.outcome import Outcome
+from reconciler.service.subscription import SubscriptionDirectory
 from reconciler.settings import Settings
 from reconciler.work_queue import QueueUnavailable
 
@@ -27,7 +30,14 @@ if TYPE_CHECKING:
     from reconciler.state import StateStore
 
 log = logging.getLogger("reconciler.worker")
-DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[Directory]]
+DONE = Outcome.done()
+
+
+class WorkerDirectory(Directory, SubscriptionDirectory, Protocol):
+    """The worker runs membership jobs and subscription upkeep against one directory."""
+
+
+DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[WorkerDirectory]]
 StateFactory = Callable[[Settings], AbstractAsyncContextManager["StateStore"]]
 
 
@@ -38,12 +48,6 @@ class WorkQueue(Protocol):
     async def send_to_poison(self, text: str) -> None: ...
 
 
-class WaitForState(RuntimeError):
-    """Only the state store failed: removals were withheld (adds done). The message goes back
-    as a fresh copy after RECHECK_DELAY_SECONDS, so a storage outage does not use up its
-    dequeue count and send it to the poison queue."""
-
-
 class RetryLater(RuntimeError):
     """A transient failure (Graph unreachable, throttled past our retries, a write that did
     not land): the message goes back to the queue for the host to retry."""
@@ -51,9 +55,13 @@ class RetryLater(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class WorkerOutcome:
-    kind: str  # users / group / maintenance / poisoned
+    """What became of one message: `kind` is users / group / maintenance, or poisoned /
+    waiting (re-queued until the state store is back); `outcome` is the job's own."""
+
+    kind: str
     exit_code: int = 0
     detail: str = ""
+    outcome: Outcome = DONE
 
 
 async def process_message(
@@ -63,6 +71,8 @@ async def process_message(
     directory_factory: DirectoryFactory | None = None,
     state_factory: StateFactory | None = None,
 ) -> WorkerOutcome:
+    """Run the job a message names and answer the host: return to complete it, raise
+    RetryLater to have it retried. Only the job's typed outcome decides which."""
     try:
         message = work.decode(text)
     except work.MessageError as error:
@@ -77,21 +87,47 @@ async def process_message(
             factory(settings) as directory,
             (state_factory or _table_state)(settings) as state,
         ):
-            outcome = await _run(message, directory, settings, state)
-    except (DirectoryError, StateUnavailable) as error:
-        raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
-    except WaitForState as error:
+            done = await _run(message, directory, settings, state)
+    except DirectoryError as error:  # opening the directory, or a call no job caught
+        done = WorkerOutcome(_kind(message), outcome=Outcome.retry_later("directory", str(error)))
+    except StateUnavailable as error:
+        done = WorkerOutcome(_kind(message), outcome=Outcome.retry_later("state", str(error)))
+    return await settle(message, text, done, settings, queue)
+
+
+async def settle(
+    message: work.Message,
+    text: str,
+    done: WorkerOutcome,
+    settings: Settings,
+    queue: WorkQueue,
+) -> WorkerOutcome:
+    """Map a job's outcome to the host. Retry for the directory: raise (the host retries,
+    then poisons after maxDequeueCount). Retry for the state store: a fresh copy after
+    RECHECK_DELAY_SECONDS, so a storage outage does not use up the dequeue count. Failed:
+    complete with an error record (a retry would fail the same way; the next full run, or a
+    re-sent message once the cause is fixed, repairs it). Done or held: complete, and a
+    notification schedules its one recheck."""
+    outcome = done.outcome
+    correlation = f"(correlation {message.correlation_id})"
+    if outcome.retry == "directory":
+        raise RetryLater(f"a Graph read or write failed: {outcome.reason} {correlation}")
+    if outcome.retry == "state":
         try:
             await queue.send(text, delay_seconds=max(1, int(settings.recheck_delay_seconds)))
         except QueueUnavailable as unavailable:
-            raise RetryLater(f"{unavailable} (correlation {message.correlation_id})") from error
+            raise RetryLater(f"{unavailable} {correlation}") from None
         _record(
             logging.WARNING,
             "waiting-for-state",
-            reason=str(error),
+            reason=outcome.reason,
             correlationId=message.correlation_id,
         )
-        return WorkerOutcome("waiting", detail=str(error))
+        return WorkerOutcome("waiting", done.exit_code, outcome.reason, outcome)
+    if outcome.kind == "failed":
+        _record(
+            logging.ERROR, "failed", reason=outcome.reason, correlationId=message.correlation_id
+        )
     if isinstance(message, work.UsersMessage) and message.cause == "notification":
         # Graph is eventually consistent: look again later, once (INTERFACES.md).
         recheck = work.users_messages(
@@ -104,21 +140,27 @@ async def process_message(
                 )
         except QueueUnavailable as error:
             # Without its recheck a late Graph replica could go unseen: run it all again later.
-            raise RetryLater(f"{error} (correlation {message.correlation_id})") from error
-    return outcome
+            raise RetryLater(f"{error} {correlation}") from error
+    return done
 
 
 async def _run(
-    message: work.Message, directory: Directory, settings: Settings, state: StateStore
+    message: work.Message, directory: WorkerDirectory, settings: Settings, state: StateStore
 ) -> WorkerOutcome:
     from reconciler.service import reconcile_groups, reconcile_users
     from reconciler.settings import rules_file
 
     if isinstance(message, work.MaintenanceMessage):
-        from reconciler.service import renew_or_reauthorize
+        from reconciler.service import upkeep
 
-        await renew_or_reauthorize(directory, settings, message.subscription_id)
-        return WorkerOutcome("maintenance", detail=message.action)
+        result = await upkeep(
+            directory,
+            settings,
+            message.subscription_id,
+            cause="lifecycle",
+            correlation_id=message.correlation_id,
+        )
+        return WorkerOutcome("maintenance", detail=message.action, outcome=result.outcome)
     policy = _policy(rules_file())
     if isinstance(message, work.UsersMessage):
         report = await reconcile_users(
@@ -150,14 +192,14 @@ async def _run(
             correlation_id=message.correlation_id,
             state=state,
         )
-    if report.waits_for_state:
-        raise WaitForState(f"the state store is unavailable (correlation {message.correlation_id})")
-    if report.retryable:
-        raise RetryLater(f"a Graph read or write failed (correlation {message.correlation_id})")
-    return WorkerOutcome(type(message).__name__.removesuffix("Message").lower(), report.exit_code)
+    return WorkerOutcome(_kind(message), report.exit_code, outcome=report.outcome)
 
 
-def _graph_directory(settings: Settings) -> AbstractAsyncContextManager[Directory]:
+def _kind(message: work.Message) -> str:
+    return type(message).__name__.removesuffix("Message").lower()
+
+
+def _graph_directory(settings: Settings) -> AbstractAsyncContextManager[WorkerDirectory]:
     from reconciler.graph import shared_directory
 
     return shared_directory(settings)

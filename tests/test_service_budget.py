@@ -74,7 +74,7 @@ async def test_chunked_messages_remove_at_most_the_budget_and_hold_the_rest() ->
     assert len(hold.removals) == 252 - 84
     assert set(hold.user_ids).isdisjoint(removed(directory))
     assert uid(9999) in directory.member_ids(SALES)  # adds still go
-    assert reports[-1].exit_code == 3 and not reports[-1].retryable
+    assert reports[-1].exit_code == 3 and reports[-1].outcome.kind == "held"
     assert reports[2].groups[0].status == "held"  # every removal it wanted went to the hold
     assert all(r.removals[0].reason.startswith("rule does not match") for r in [hold])
 
@@ -98,14 +98,14 @@ async def test_storage_down_means_no_removal_but_adds_and_a_retry() -> None:
     )
     assert removed(directory) == []
     assert uid(9999) in directory.member_ids(SALES)
-    assert report.retryable
+    assert (report.outcome.kind, report.outcome.retry) == ("retry", "state")
     [group] = report.groups
     assert {c.user_id for c in group.plan.deferred} == {uid(0), uid(1)}
     state.down = False  # storage is back: the retried message removes them
     again = await reconcile_users(
         directory, policy(), settings(), [uid(0), uid(1), uid(9999)], "notification", state=state
     )
-    assert sorted(removed(directory)) == [uid(0), uid(1)] and not again.retryable
+    assert sorted(removed(directory)) == [uid(0), uid(1)] and again.outcome.kind == "done"
 
 
 async def test_approval_removes_only_those_the_rules_still_remove() -> None:

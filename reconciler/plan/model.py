@@ -8,6 +8,10 @@ from typing import Literal
 from reconciler.plan.guard import GuardVerdict
 
 Action = Literal["add", "remove"]
+Fault = Literal["directory", "state"]
+"""A passing cause behind a plan's errors, so the same job may succeed later: a directory
+read or write failed, or the state store (budget, holds) could not be reached. Errors
+without a fault (a refused group, a broken rule, an undecided user) fail the same way again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,8 @@ class GroupPlan:
     gets no changes); `undecided` are users left as they are because the rule could not decide.
     `deferred` are removals this run does not write: in the pending hold `hold_id` (over the
     removal budget, or the guard held the group), or withheld because the budget could not be
-    read (then `hold_id` is "").
+    read (then `hold_id` is ""). `faults` say which errors are passing ones: whoever runs the
+    job decides on a retry from them, never from the texts.
     """
 
     group_id: str
@@ -57,6 +62,7 @@ class GroupPlan:
     members: int | None = None
     deferred: tuple[MembershipChange, ...] = ()
     hold_id: str = ""
+    faults: frozenset[Fault] = frozenset()
 
     @property
     def held(self) -> bool:
@@ -83,8 +89,13 @@ class GroupPlan:
         """No removal at all this run (the budget could not be checked), adds still go; the
         error makes the run retryable, so the removals come back with the retry."""
         return replace(
-            self, removes=(), deferred=self.deferred + self.removes, errors=(*self.errors, error)
+            self.with_error(error, "state"), removes=(), deferred=self.deferred + self.removes
         )
+
+    def with_error(self, error: str, fault: Fault | None = None) -> GroupPlan:
+        """The plan with one more error for people, and its fault when a retry may help."""
+        faults = self.faults | {fault} if fault else self.faults
+        return replace(self, errors=(*self.errors, error), faults=faults)
 
     @property
     def writable(self) -> bool:
@@ -92,6 +103,8 @@ class GroupPlan:
         return not self.paused and not self.guard.held
 
 
-def blocked_plan(group_id: str, name: str, paused: bool, error: str) -> GroupPlan:
+def blocked_plan(
+    group_id: str, name: str, paused: bool, error: str, fault: Fault | None = None
+) -> GroupPlan:
     """A group that cannot be planned this run (not readable, refused, broken rule)."""
-    return GroupPlan(group_id, name, paused, GuardVerdict.clear(), errors=(error,))
+    return GroupPlan(group_id, name, paused, GuardVerdict.clear()).with_error(error, fault)

@@ -3,10 +3,12 @@
 report = await reconcile_all(directory, policy, settings, dry_run=True)
 report = await reconcile_users(directory, policy, settings, ["<user id>"], cause="notification")
 report.exit_code, report.to_json()
+report.outcome   # done / retry later (directory or state) / held / failed: what callers act on
 """
 
 from reconciler.service.full import chosen_groups, reconcile_all, reconcile_groups
 from reconciler.service.incremental import reconcile_users
+from reconciler.service.outcome import Outcome
 from reconciler.service.report import (
     EXIT_ERRORS,
     EXIT_HELD,
@@ -18,8 +20,10 @@ from reconciler.service.report import (
 from reconciler.service.run import Progress
 from reconciler.service.subscription import (
     SubscriptionOutcome,
+    UpkeepResult,
     ensure_subscription,
     renew_or_reauthorize,
+    upkeep,
 )
 
 __all__ = [
@@ -27,9 +31,11 @@ __all__ = [
     "EXIT_HELD",
     "EXIT_OK",
     "GroupResult",
+    "Outcome",
     "Progress",
     "RunReport",
     "SubscriptionOutcome",
+    "UpkeepResult",
     "WriteFailure",
     "chosen_groups",
     "ensure_subscription",
@@ -37,4 +43,5 @@ __all__ = [
     "reconcile_groups",
     "reconcile_users",
     "renew_or_reauthorize",
+    "upkeep",
 ]

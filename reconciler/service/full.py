@@ -13,12 +13,13 @@ from reconciler.plan import (
     invert_members,
     member_of_sources,
 )
+from reconciler.plan.model import Fault
 from reconciler.policy import ManagedGroup, Policy
 from reconciler.rules import RuleSet
 from reconciler.service.budget import budget_limits, member_counter
 from reconciler.service.holding import hold_removals
 from reconciler.service.record import record_run
-from reconciler.service.report import UNREADABLE, GroupResult, RunReport
+from reconciler.service.report import GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
     Run,
@@ -77,7 +78,9 @@ async def reconcile_all(
     except DirectoryError as error:
         infos = {}
         for group in usable:
-            blocked[group.id] = _blocked(group, f"{UNREADABLE} the group ({error}); no writes")
+            blocked[group.id] = _blocked(
+                group, f"could not read the group ({error}); no writes", "directory"
+            )
     for group in usable:
         reason = unwritable(infos.get(group.id)) if group.id not in blocked else None
         if reason:
@@ -88,7 +91,7 @@ async def reconcile_all(
             members[group.id] = await directory.members(group.id)
         except DirectoryError as error:
             blocked[group.id] = _blocked(
-                group, f"{UNREADABLE} the group ({error}); no writes for this group"
+                group, f"could not read the group ({error}); no writes for this group", "directory"
             )
 
     usable = [g for g in usable if g.id not in blocked]
@@ -121,9 +124,9 @@ async def reconcile_all(
                     planner.see(user)
                 run.step("users", planner.users_seen)
         except DirectoryError as error:
-            reason = f"{UNREADABLE} the user listing ({error}); no writes for any group"
+            reason = f"could not read the user listing ({error}); no writes for any group"
             for group in planned:
-                blocked[group.id] = _blocked(group, reason)
+                blocked[group.id] = _blocked(group, reason, "directory")
         else:
             users_listed = planner.users_seen
             limits = guard_limits(settings, allow_mass_removal)
@@ -211,7 +214,7 @@ async def _member_of(
         if broken:
             detail = "; ".join(f"{s}: {failed[s]}" for s in broken)
             blocked[group.id] = _blocked(
-                group, f"{UNREADABLE} the memberOf source group {detail}; no writes"
+                group, f"could not read the memberOf source group {detail}; no writes", "directory"
             )
     member_of: dict[str, list[str]] = {}
     for source, source_list in source_members.items():
@@ -221,8 +224,8 @@ async def _member_of(
     return member_of
 
 
-def _blocked(group: ManagedGroup, error: str) -> GroupPlan:
-    return blocked_plan(group.id, group.display_name, group.paused, error)
+def _blocked(group: ManagedGroup, error: str, fault: Fault | None = None) -> GroupPlan:
+    return blocked_plan(group.id, group.display_name, group.paused, error, fault)
 
 
 async def reconcile_groups(

@@ -17,7 +17,6 @@ from reconciler.plan import GroupPlan, MembershipChange
 from reconciler.plan.budget import BudgetLimits
 from reconciler.policy import ManagedGroup
 from reconciler.service.budget import MemberCount, spend
-from reconciler.service.report import STATE_UNAVAILABLE
 from reconciler.state import HeldRemoval, StateStore, StateUnavailable
 
 
@@ -57,7 +56,9 @@ async def hold_removals(
             known_members=known_members,
         )
     except StateUnavailable as error:
-        reason = f"{STATE_UNAVAILABLE}: the removal budget ({error}); no removals, retried later"
+        reason = (
+            f"state store unavailable: the removal budget ({error}); no removals, retried later"
+        )
         for plan in spending:
             done[plan.group_id] = plan.withhold_removals(reason)
         return [done[p.group_id] for p in plans]
@@ -78,6 +79,6 @@ async def _store_hold(
         hold = await state.add_to_hold(plan.group_id, plan.name, held, now)
     except StateUnavailable as error:
         # Nothing is lost: the removals are not written, and the error makes the run retry.
-        reason = f"{STATE_UNAVAILABLE}: the pending hold ({error}); held removals retried"
-        return replace(plan, errors=(*plan.errors, reason))
+        reason = f"state store unavailable: the pending hold ({error}); held removals retried"
+        return plan.with_error(reason, "state")
     return replace(plan, hold_id=hold.id)

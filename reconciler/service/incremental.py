@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 
 from reconciler.directory import Directory, DirectoryError
 from reconciler.plan import GroupPlan, GuardVerdict, Planner, blocked_plan
+from reconciler.plan.model import Fault
 from reconciler.policy import Policy
 from reconciler.rules import RuleSet
 from reconciler.service.budget import budget_limits, member_counter
 from reconciler.service.holding import hold_removals
 from reconciler.service.record import record_run
-from reconciler.service.report import UNREADABLE, GroupResult, RunReport
+from reconciler.service.report import GroupResult, RunReport
 from reconciler.service.run import (
     Progress,
     Run,
@@ -61,8 +62,8 @@ async def reconcile_users(
             ids, ruleset.select, manager=ruleset.needs_manager, member_of=True
         )
     except DirectoryError as error:
-        reason = f"{UNREADABLE} the users ({error}); no writes"
-        plans = [blocked_plan(g.id, g.display_name, g.paused, reason) for g in groups]
+        reason = f"could not read the users ({error}); no writes"
+        plans = [blocked_plan(g.id, g.display_name, g.paused, reason, "directory") for g in groups]
         return await _finish(directory, run, plans, dry_run, users_read=0, skipped=(), state=None)
     users = {str(k).lower(): v for k, v in found.items()}
     run.step("users", len(users), len(ids))
@@ -84,32 +85,40 @@ async def reconcile_users(
 
     limits = guard_limits(settings, allow_mass_removal)
     counts: dict[str, int] = {}
-    errors: dict[str, str] = {}
+    blocked: dict[str, tuple[str, Fault | None]] = {}
     budgeted = state is not None and not dry_run and not limits.allow_mass_removal
     for group_id, removals in planner.removal_counts().items():
         if removals > limits.removal_floor and not budgeted:
             try:
                 counts[group_id] = len(await directory.members(group_id))
             except DirectoryError as error:
-                errors[group_id] = f"{UNREADABLE} the group's member count ({error}); no writes"
+                reason = f"could not read the group's member count ({error}); no writes"
+                blocked[group_id] = (reason, "directory")
     finished = planner.finish(limits, member_counts=counts)
     if budgeted:  # the shared budget replaces this run's own guard (and holds no adds)
         finished = tuple(replace(p, guard=GuardVerdict.clear()) for p in finished)
-    changed = [p.group_id for p in finished if p.changes and p.group_id not in errors]
+    changed = [p.group_id for p in finished if p.changes and p.group_id not in blocked]
     if changed:  # checked only for groups that have changes: one bulk read
         try:
             infos = await directory.find_groups(changed)
         except DirectoryError as error:
             infos = {}
-            errors.update(dict.fromkeys(changed, f"{UNREADABLE} the group ({error}); no writes"))
+            unread: tuple[str, Fault | None] = (
+                f"could not read the group ({error}); no writes",
+                "directory",
+            )
+            blocked.update(dict.fromkeys(changed, unread))
         for group_id in changed:
-            reason = errors.get(group_id) or unwritable(infos.get(group_id))
-            if reason:
-                errors[group_id] = reason
+            refusal = unwritable(infos.get(group_id))
+            if group_id not in blocked and refusal:
+                blocked[group_id] = (refusal, None)
     plans = []
     for plan in finished:
-        error = errors.get(plan.group_id)
-        plans.append(blocked_plan(plan.group_id, plan.name, plan.paused, error) if error else plan)
+        if plan.group_id in blocked:
+            reason, fault = blocked[plan.group_id]
+            plans.append(blocked_plan(plan.group_id, plan.name, plan.paused, reason, fault))
+        else:
+            plans.append(plan)
     if budgeted:
         plans = await hold_removals(
             state,  # type: ignore[arg-type]

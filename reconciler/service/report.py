@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.plan import GroupPlan, MembershipChange
+from reconciler.plan.model import Fault
+from reconciler.service.outcome import Outcome, judge_faults
 
 EXIT_OK, EXIT_ERRORS, EXIT_HELD = 0, 1, 3
-UNREADABLE = "could not read"
-"""How every error caused by a failed directory read begins: those are worth a retry."""
-STATE_UNAVAILABLE = "state store unavailable"
-"""How every error caused by the state store (budget, holds) begins: worth a retry once
-storage is back; removals wait for it, nothing else does."""
 
 Status = Literal["unchanged", "planned", "written", "paused", "held", "failed"]
 
@@ -41,6 +38,11 @@ class GroupResult:
     def errors(self) -> tuple[str, ...]:
         failed = tuple(f"{f.action} {f.user_id} failed: {f.reason}" for f in self.failures)
         return self.plan.error_texts + failed
+
+    @property
+    def faults(self) -> frozenset[Fault]:
+        """The plan's passing faults, and "directory" when a write did not land."""
+        return self.plan.faults | {"directory"} if self.failures else self.plan.faults
 
     @property
     def status(self) -> Status:
@@ -104,25 +106,13 @@ class RunReport:
         return tuple(g for g in self.groups if g.plan.held or g.plan.hold_id)
 
     @property
-    def retryable(self) -> bool:
-        """A directory read or write failed: running the same job again may succeed (the
-        queue worker raises so the host retries). Refused groups and rule errors are not."""
-        return self.waits_for_state or self._directory_retry
-
-    @property
-    def waits_for_state(self) -> bool:
-        """Only the state store failed (removals withheld): the worker re-queues the message
-        rather than spend its retries while storage is down."""
-        waiting = any(
-            e.startswith(STATE_UNAVAILABLE) for g in self.groups for e in g.plan.error_texts
-        )
-        return waiting and not self._directory_retry
-
-    @property
-    def _directory_retry(self) -> bool:
-        return any(
-            g.failures or any(e.startswith(UNREADABLE) for e in g.plan.error_texts)
-            for g in self.groups
+    def outcome(self) -> Outcome:
+        """Done, retry later (a directory or state store fault), held, or failed: decided from
+        the groups' typed faults, never from error texts."""
+        return judge_faults(
+            (fault for g in self.groups for fault in g.faults),
+            errors=(e for g in self.groups for e in g.errors),
+            held=(g.plan.name or g.plan.group_id for g in self.held),
         )
 
     @property

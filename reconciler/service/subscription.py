@@ -2,6 +2,8 @@
 
 outcome = await ensure_subscription(directory, settings)          # timer subscription_upkeep
 outcome = await renew_or_reauthorize(directory, settings, sub_id)  # reauthorizationRequired
+result = await upkeep(directory, settings, sub_id)  # either, as a typed result (never raises
+                                                    # for Graph or a missing setting)
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconciler.directory import DirectoryError
+from reconciler.service.outcome import Outcome
 from reconciler.service.run import Run
-from reconciler.settings import Settings
+from reconciler.settings import Settings, SettingsError
 from reconciler.subscription import (
     SubscriptionAction,
     SubscriptionTarget,
@@ -65,6 +68,41 @@ class SubscriptionOutcome:
         steps = ", ".join(f"{a.kind} {a.subscription_id or ''}".strip() for a in self.actions)
         until = self.expiration.isoformat() if self.expiration else "unknown"
         return f"subscription {self.subscription_id} until {until} ({steps})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpkeepResult:
+    """The upkeep job's typed result: its outcome, and what it did when it got that far."""
+
+    outcome: Outcome
+    subscription: SubscriptionOutcome | None = None
+
+
+async def upkeep(
+    directory: SubscriptionDirectory,
+    settings: Settings,
+    subscription_id: str | None = None,
+    *,
+    cause: str = "upkeep",
+    correlation_id: str | None = None,
+) -> UpkeepResult:
+    """Ensure our subscription (the timer), or answer reauthorizationRequired for
+    `subscription_id` (a maintenance message). Graph failing is worth a retry; a missing or
+    bad setting is not (it fails the same way until someone fixes it)."""
+    try:
+        if subscription_id is None:
+            done = await ensure_subscription(
+                directory, settings, cause=cause, correlation_id=correlation_id
+            )
+        else:
+            done = await renew_or_reauthorize(
+                directory, settings, subscription_id, cause=cause, correlation_id=correlation_id
+            )
+    except DirectoryError as error:
+        return UpkeepResult(Outcome.retry_later("directory", str(error)))
+    except SettingsError as error:
+        return UpkeepResult(Outcome.failed(str(error)))
+    return UpkeepResult(Outcome.done(str(done)), done)
 
 
 async def ensure_subscription(
