@@ -8,6 +8,7 @@ from datetime import datetime
 
 from .errors import RuleError
 from .nodes import Clause, CollectionTest, Comparison, MemberOf
+from .properties import Property
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +75,10 @@ def describe_clause(clause: Clause, object_type: str) -> tuple[str, str, str, st
     """(property, graph property, operator, operand) as a person reads them."""
     if isinstance(clause, Comparison):
         subject = clause.subject
-        name = getattr(subject, "name", "")
-        prop = f"{object_type}.{name}" if hasattr(subject, "path") else name
-        graph = subject.graph_name if hasattr(subject, "path") else name
+        if isinstance(subject, Property):
+            prop, graph = f"{object_type}.{subject.name}", subject.graph_name
+        else:  # the element inside an -any/-all body
+            prop = graph = subject.name
         return prop, graph, clause.operator, clause.operand_text
     if isinstance(clause, CollectionTest):
         return (

@@ -70,7 +70,7 @@ class ThreeValued:
         """The rule's outcome from `outcomes()`."""
         results = [result for result, _ in outcomes]
         if None not in results:
-            return self._boolean(results), None
+            return self._boolean(cast("list[bool]", results)), None
         by_clause = {id(c): outcome for c, outcome in zip(self.clauses, outcomes, strict=True)}
         return evaluate(self.tree, lambda clause: by_clause[id(clause)])
 

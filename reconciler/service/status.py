@@ -51,7 +51,7 @@ def group_status(
     """One entry per managed group (state rows of groups no longer managed are left out)."""
     by_id = {s.group_id: s for s in states}
     holds = {h.group_id: h for h in pending}
-    entries = []
+    entries: list[dict[str, object]] = []
     for group in groups:
         state = by_id.get(group.id, GroupState(group.id))
         hold = holds.get(group.id)
