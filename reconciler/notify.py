@@ -4,7 +4,8 @@ Nothing here does I/O or logging; function_app.py turns the results into HTTP an
 messages and log records. Facts relied on are in graph-facts.md §2-§4: the validation token
 arrives URL-decoded in the query string and is echoed as text/plain; user notifications are
 basic (only the user's id); `clientState` is the only proof that an item comes from Graph; a
-user subscription receives only the `reauthorizationRequired` lifecycle event.
+user subscription is documented to receive only `reauthorizationRequired`, but
+`subscriptionRemoved` and `missed` are acted on too (they cost nothing when they never come).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.json_kinds import json_kind
@@ -24,9 +25,10 @@ MAX_VALIDATION_TOKEN_LENGTH = 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """A webhook body above 4 MiB is refused (413) before JSON parsing. Graph documents no maximum
 of items per POST; a basic user notification in Graph's shape with a 128-character clientState
-is 648 bytes compact and 710 pretty-printed, so 2,000 items (the largest batch we plan for) are
-1.3-1.4 MiB and the limit holds about 5,900 of them, while bounding what anyone who can reach
-the URL makes us parse (4 MiB parses in about 40 ms; bench/bench_webhook_body.py)."""
+is 648 bytes compact and about 712 pretty-printed, so 2,000 items (the largest batch we plan
+for) are 1.24-1.47 MiB and the limit holds 5,400-6,400 of them, while bounding what anyone who
+can reach the URL makes us parse: a full 4 MiB body takes the webhook about 30 ms, 2,000 items
+about 9 ms (bench/bench_webhook_body.py)."""
 
 RENEW_SUBSCRIPTION = "renew-subscription"
 RECREATE_SUBSCRIPTION = "recreate-subscription"
@@ -65,26 +67,6 @@ class Handshake:
 
 
 @dataclass(frozen=True, slots=True)
-class NotificationBatch:
-    """What one change-notification POST asks for, after the clientState check.
-
-    `user_ids`: de-duplicated (lower-case, first-seen order) ids of the accepted items;
-    `accepted`: items whose clientState matched; `rejected_client_state`: items dropped;
-    `ignored`: accepted items about something other than a user (not enqueued);
-    `unknown_subscriptions`: accepted items whose subscription id is not a known one (only
-    counted when known ids are given: the webhook is stateless, INTERFACES.md "Routes");
-    `subscription_ids`: the distinct subscription ids of accepted items, for the log record.
-    """
-
-    user_ids: tuple[str, ...]
-    accepted: int
-    rejected_client_state: int
-    ignored: int = 0
-    unknown_subscriptions: int = 0
-    subscription_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class LifecycleNotice:
     """One lifecycle notification: what Graph said, the maintenance action it needs (if any),
     and a sentence for the log that tells an operator what happens next."""
@@ -96,15 +78,40 @@ class LifecycleNotice:
 
 
 @dataclass(frozen=True, slots=True)
-class LifecycleBatch:
+class WebhookBatch:
+    """What one webhook POST asks for: change and lifecycle items may share it.
+
+    `user_ids`: de-duplicated (lower-case, first-seen order) ids of authentic user changes;
+    `notices`: authentic lifecycle items; `accepted`: authentic items of either kind;
+    `ignored`: authentic change items about something other than a user (not enqueued);
+    `dropped`: items dropped, counted per reason of DROP_REASONS;
+    `subscription_ids`: the distinct subscription ids of accepted items, for the log record.
+    """
+
+    user_ids: tuple[str, ...]
     notices: tuple[LifecycleNotice, ...]
-    rejected_client_state: int
+    accepted: int
+    ignored: int
+    dropped: Mapping[str, int]
+    subscription_ids: tuple[str, ...]
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.dropped.values())
 
     @property
     def actions(self) -> tuple[tuple[str, str], ...]:
-        """Distinct (action, subscription id) pairs, in first-seen order."""
+        """Distinct (action, subscription id) pairs of the lifecycle items, first-seen order."""
         pairs = {(n.action, n.subscription_id): None for n in self.notices if n.action}
         return tuple(pairs)
+
+
+class _Dropped(Exception):
+    """One item is dropped; `reason` is one of DROP_REASONS."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def handshake(token: str) -> Handshake:
@@ -130,76 +137,56 @@ def client_state_matches(received: object, expected: str) -> bool:
     return hmac.compare_digest(received.encode("utf-8"), expected.encode("utf-8"))
 
 
-def read_change_notifications(
-    body: bytes | str,
-    *,
-    client_state: str,
-    known_subscription_ids: Collection[str] | None = None,
-) -> NotificationBatch:
-    """Read a change-notification POST: `{"value": [...]}`.
+def read_notifications(body: bytes | str, *, client_state: str) -> WebhookBatch:
+    """Read a webhook POST `{"value": [...]}` holding change and/or lifecycle items.
 
-    Strict: a body that is not JSON, or any item with a wrong type or a missing field, raises
-    NotificationError naming the field; nothing is partially accepted. Items whose clientState
-    does not match are dropped and counted. Raises SettingsError when CLIENT_STATE is empty
-    (fail closed: without a secret nothing could be authenticated).
+    Only the body as a whole can fail (NotificationError: too large, not UTF-8 or JSON, not an
+    object with a `value` array). Each item is judged on its own: one whose clientState does
+    not match, that is not an object or has a field missing or of the wrong type, or whose
+    resource names no user in a known form is dropped and counted under its reason, and the
+    good items around it are kept. clientState is checked first, so nothing about an
+    unauthenticated item is judged beyond that. Lenient where graph-facts.md §4 says real
+    lifecycle payloads differ from the docs (organizationId, `"resource": ""`, a top-level
+    `validationTokens`). Raises SettingsError when CLIENT_STATE is empty (fail closed).
     """
     _require_client_state(client_state)
-    items = _value_items(body)
-    parsed = [_change_item(item, f"value[{index}]") for index, item in enumerate(items)]
-
     user_ids: dict[str, None] = {}
     subscriptions: dict[str, None] = {}
-    accepted = rejected = ignored = unknown = 0
-    for item_client_state, subscription_id, user_id in parsed:
-        if not client_state_matches(item_client_state, client_state):
-            rejected += 1
+    notices: list[LifecycleNotice] = []
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    accepted = ignored = 0
+    for item in _value_items(body):
+        try:
+            fields = _authentic(item, client_state)
+            if "lifecycleEvent" in fields:
+                notice = _lifecycle_item(fields)
+                subscription_id, user_id = notice.subscription_id, None
+            else:
+                notice = None
+                subscription_id, user_id = _change_item(fields)
+        except _Dropped as drop:
+            dropped[drop.reason] += 1
             continue
         accepted += 1
         subscriptions[subscription_id] = None
-        if known_subscription_ids is not None and subscription_id not in known_subscription_ids:
-            unknown += 1
-        if user_id is None:
+        if notice is not None:
+            notices.append(notice)
+        elif user_id is None:
             ignored += 1
         else:
             user_ids[user_id] = None
-    return NotificationBatch(
+    return WebhookBatch(
         user_ids=tuple(user_ids),
+        notices=tuple(notices),
         accepted=accepted,
-        rejected_client_state=rejected,
         ignored=ignored,
-        unknown_subscriptions=unknown,
+        dropped={reason: count for reason, count in dropped.items() if count},
         subscription_ids=tuple(subscriptions),
     )
 
 
-def read_lifecycle_notifications(body: bytes | str, *, client_state: str) -> LifecycleBatch:
-    """Read a lifecycle-notification POST, checking clientState item by item.
-
-    Lenient where graph-facts.md §4 says real payloads differ from the docs (organizationId
-    instead of tenantId, `"resource": ""`, a top-level `validationTokens`); strict about what
-    we act on: each item needs string `lifecycleEvent` and `subscriptionId`.
-    """
-    _require_client_state(client_state)
-    items = _value_items(body)
-    parsed = []
-    for index, item in enumerate(items):
-        where = f"value[{index}]"
-        fields = _object(item, where)
-        event = _string(fields, "lifecycleEvent", where)
-        subscription_id = _string(fields, "subscriptionId", where)
-        parsed.append((_client_state_field(fields, where), event, subscription_id))
-
-    notices = []
-    rejected = 0
-    for item_client_state, event, subscription_id in parsed:
-        if client_state_matches(item_client_state, client_state):
-            notices.append(_lifecycle_notice(event, subscription_id))
-        else:
-            rejected += 1
-    return LifecycleBatch(tuple(notices), rejected)
-
-
-def _lifecycle_notice(event: str, subscription_id: str) -> LifecycleNotice:
+def lifecycle_notice(event: str, subscription_id: str) -> LifecycleNotice:
+    """What each lifecycle event makes the worker do (graph-facts.md §4), and why."""
     if event == "reauthorizationRequired":
         note = (
             "Graph asks to reauthorize the subscription; a renew-subscription message is "
@@ -208,16 +195,17 @@ def _lifecycle_notice(event: str, subscription_id: str) -> LifecycleNotice:
         return LifecycleNotice(subscription_id, event, RENEW_SUBSCRIPTION, note)
     if event == "subscriptionRemoved":
         note = (
-            "Graph removed the subscription; the subscription upkeep timer creates a new one "
-            "and the next full reconciliation repairs changes missed meanwhile."
+            "Graph removed the subscription; a recreate-subscription message is queued: the "
+            "worker creates a new one, then a delta catch-up re-reads the users changed meanwhile."
         )
-    elif event == "missed":
+        return LifecycleNotice(subscription_id, event, RECREATE_SUBSCRIPTION, note)
+    if event == "missed":
         note = (
-            "Graph could not deliver some change notifications; the next full reconciliation "
-            "repairs the memberships they would have changed."
+            "Graph could not deliver some change notifications; a catch-up message is queued: "
+            "a delta query re-reads the users changed since the last catch-up."
         )
-    else:
-        note = "Unknown lifecycle event; nothing was done. Check Graph's lifecycle documentation."
+        return LifecycleNotice(subscription_id, event, CATCH_UP, note)
+    note = "Unknown lifecycle event; nothing was done. Check Graph's lifecycle documentation."
     return LifecycleNotice(subscription_id, event, None, note)
 
 
@@ -253,85 +241,57 @@ def _value_items(body: bytes | str) -> list[object]:
     return items
 
 
-def _change_item(item: object, where: str) -> tuple[object, str, str | None]:
-    """(clientState as sent, subscription id, user id or None when not about a user)."""
-    fields = _object(item, where)
-    if "lifecycleEvent" in fields:
-        raise NotificationError(
-            where,
-            "is a lifecycle notification; Graph sends those to the lifecycle URL "
-            "(/api/lifecycle), which must be set when the subscription is created",
-        )
-    client_state = _client_state_field(fields, where)
-    subscription_id = _string(fields, "subscriptionId", where)
-    _string(fields, "changeType", where)
-    resource = _string(fields, "resource", where, allow_empty=True)
-    resource_data = fields.get("resourceData")
-    if resource_data is None:
-        return client_state, subscription_id, _user_id_from_resource(resource, where)
-    data = _object(resource_data, f"{where}.resourceData")
+def _authentic(item: object, client_state: str) -> Mapping[str, object]:
+    """The item's fields when its clientState matches; a non-object cannot carry one."""
+    if not isinstance(item, dict):
+        raise _Dropped("type")
+    if not client_state_matches(item.get("clientState"), client_state):
+        raise _Dropped("clientState")
+    return item
+
+
+def _lifecycle_item(fields: Mapping[str, object]) -> LifecycleNotice:
+    return lifecycle_notice(_string(fields, "lifecycleEvent"), _string(fields, "subscriptionId"))
+
+
+def _change_item(fields: Mapping[str, object]) -> tuple[str, str | None]:
+    """(subscription id, user id or None when the item is about another resource type)."""
+    subscription_id = _string(fields, "subscriptionId")
+    _string(fields, "changeType")
+    resource = _string(fields, "resource", allow_empty=True)
+    data = fields.get("resourceData")
+    if data is None:
+        return subscription_id, _user_id_from_resource(resource)
+    if not isinstance(data, dict):
+        raise _Dropped("type")
     odata_type = data.get("@odata.type")
     if odata_type is not None:
         if not isinstance(odata_type, str):
-            raise NotificationError(
-                f"{where}.resourceData.@odata.type",
-                f"must be a string, not {json_kind(odata_type)}",
-            )
+            raise _Dropped("type")
         if odata_type.lower() != _USER_TYPE:
-            return client_state, subscription_id, None  # another resource; not ours to enqueue
+            return subscription_id, None  # another resource; not ours to enqueue
     if "id" not in data:
-        return client_state, subscription_id, _user_id_from_resource(resource, where)
-    return client_state, subscription_id, _guid(data["id"], f"{where}.resourceData.id")
+        return subscription_id, _user_id_from_resource(resource)
+    return subscription_id, _guid(data["id"])
 
 
-def _user_id_from_resource(resource: str, where: str) -> str:
+def _user_id_from_resource(resource: str) -> str:
     match = _USER_RESOURCE.fullmatch(resource)
     if match is None:
-        raise NotificationError(
-            f"{where}.resource",
-            f"names no user ({resource[:80]!r}) and resourceData.id is missing; "
-            "expected Users/{id}",
-        )
-    return _guid(match.group(1), f"{where}.resource")
+        raise _Dropped("resource")
+    return _guid(match.group(1))
 
 
-def is_guid(value: str) -> bool:
-    """An Entra object id: a GUID in its 8-4-4-4-12 form (any case)."""
-    return _GUID.fullmatch(value) is not None
-
-
-def _guid(value: object, where: str) -> str:
+def _guid(value: object) -> str:
     if not isinstance(value, str):
-        raise NotificationError(where, f"must be a string user id, not {json_kind(value)}")
-    if not is_guid(value):
-        raise NotificationError(where, f"is not a user object id (a GUID): {value[:80]!r}")
+        raise _Dropped("type")
+    if _GUID.fullmatch(value) is None:
+        raise _Dropped("resource")
     return value.lower()
 
 
-def _object(value: object, where: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise NotificationError(where, f"must be a JSON object, not {json_kind(value)}")
-    return value
-
-
-def _string(
-    fields: Mapping[str, object], name: str, where: str, *, allow_empty: bool = False
-) -> str:
-    if name not in fields:
-        raise NotificationError(f"{where}.{name}", "is missing")
-    value = fields[name]
-    if not isinstance(value, str):
-        raise NotificationError(f"{where}.{name}", f"must be a string, not {json_kind(value)}")
-    if not value and not allow_empty:
-        raise NotificationError(f"{where}.{name}", "is empty")
-    return value
-
-
-def _client_state_field(fields: Mapping[str, object], where: str) -> object:
-    """clientState must be present; a string, or null (a subscription made without one)."""
-    if "clientState" not in fields:
-        raise NotificationError(f"{where}.clientState", "is missing")
-    value = fields["clientState"]
-    if value is not None and not isinstance(value, str):
-        raise NotificationError(f"{where}.clientState", f"must be a string, not {json_kind(value)}")
+def _string(fields: Mapping[str, object], name: str, *, allow_empty: bool = False) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise _Dropped("type")
     return value

@@ -9,6 +9,8 @@ This module imports only the standard library: the webhook imports it on every c
      "enqueuedAt": "2026-11-25T06:15:08.123456Z"}
     {"v": 1, "kind": "group", "groupIds": [...], ...}
     {"v": 1, "kind": "maintenance", "action": "renew-subscription", ...}
+    (actions: renew-subscription, recreate-subscription, catch-up; cause catchup for the
+    users a delta catch-up found changed)
 
 Unknown fields are ignored on decode, so a field can be added without a new version; a change
 that old workers would misread needs a new `v`.
@@ -28,10 +30,12 @@ MAX_IDS = 200
 """Ids per message: 200 GUIDs are about 8 KB of JSON, 11 KB in base64, well inside Azure
 Storage's 64 KB message limit; larger sets are split across messages."""
 MAX_ID_LENGTH = 256
-CAUSES = ("notification", "sync", "recheck", "sweep")
-ACTIONS = ("renew-subscription",)
+CAUSES = ("notification", "sync", "recheck", "sweep", "catchup")
+ACTIONS = ("renew-subscription", "recreate-subscription", "catch-up")
+"""renew-subscription (reauthorizationRequired), recreate-subscription (subscriptionRemoved:
+create it anew, then catch up), catch-up (missed: a delta catch-up)."""
 
-Cause = Literal["notification", "sync", "recheck", "sweep"]
+Cause = Literal["notification", "sync", "recheck", "sweep", "catchup"]
 
 
 class MessageError(ValueError):

@@ -313,8 +313,9 @@ def test_forged_client_state_enqueues_nothing_and_is_counted(caplog) -> None:
     assert response.status_code == 202
     assert out.calls == 0
     (record,) = [json.loads(r.getMessage()) for r in caplog.records]
-    assert record["rejectedClientState"] == 2
-    assert record["accepted"] == 0
+    assert record["dropped"] == 2
+    assert record["droppedBy"] == {"clientState": 2}
+    assert (record["accepted"], record["queuedUsers"], record["queuedMessages"]) == (0, 0, 0)
     assert caplog.records[0].levelname == "WARNING"
 
 
@@ -331,11 +332,9 @@ def test_forged_items_are_dropped_while_genuine_ones_in_the_same_post_are_kept()
         (b"", "body"),
         (b'{"values": []}', "body"),
         (b'{"value": "Users/1"}', "value"),
-        (b'{"value": [1]}', "value[0]"),
-        (json.dumps({"value": [change(IDS[0]), {"clientState": SECRET}]}).encode(), "value[1]"),
     ],
 )
-def test_malformed_bodies_get_400_with_a_json_error_and_enqueue_nothing(
+def test_bodies_that_are_no_notification_collection_get_400_and_enqueue_nothing(
     body: bytes, where: str
 ) -> None:
     out = Out()
@@ -345,6 +344,60 @@ def test_malformed_bodies_get_400_with_a_json_error_and_enqueue_nothing(
     assert error["code"] == "InvalidNotification"
     assert error["where"].startswith(where)
     assert out.calls == 0
+
+
+def without(item: dict, name: str) -> dict:
+    return {key: value for key, value in item.items() if key != name}
+
+
+def mixed_post() -> list[object]:
+    """Good change items around one of every kind Graph (or someone else) could send."""
+    group = change(IDS[3])
+    group["resourceData"] = {"@odata.type": "#Microsoft.Graph.Group", "id": IDS[3]}
+    unknown_resource = change(IDS[4])
+    unknown_resource["resource"] = f"Groups/{IDS[4]}"
+    del unknown_resource["resourceData"]
+    return [
+        change(IDS[0]),
+        without(change(IDS[5]), "clientState"),  # no clientState
+        change(IDS[6], "forged"),  # wrong clientState
+        lifecycle_item("missed"),  # a lifecycle item on the change URL
+        unknown_resource,  # a resource form we do not know
+        {"clientState": SECRET, "subscriptionId": 7, "changeType": "updated"},  # wrong type
+        [1, 2],  # not an object at all
+        group,  # another resource type: accepted, not ours to enqueue
+        change(IDS[1]),
+        change(IDS[2]),
+    ]
+
+
+@pytest.mark.parametrize("route", ["notifications", "lifecycle"])
+def test_a_mixed_post_answers_202_and_queues_every_good_item(route: str, caplog) -> None:
+    caplog.set_level("INFO", logger="reconciler.webhook")
+    out = Out()
+    body = json.dumps({"value": mixed_post()}).encode()
+    response = getattr(function_app, route)(post(route, body), out)
+    assert response.status_code == 202
+    assert response.get_body() == b""  # the answer never says which check failed
+    assert out.user_ids() == IDS[:3]
+    (catch_up,) = [m for m in out.messages() if isinstance(m, work.MaintenanceMessage)]
+    assert (catch_up.action, catch_up.subscription_id) == ("catch-up", SUB)
+    summary, notice = [json.loads(r.getMessage()) for r in caplog.records]
+    assert summary["droppedBy"] == {"clientState": 2, "resource": 1, "type": 2}
+    assert (summary["accepted"], summary["ignored"], summary["queuedUsers"]) == (5, 1, 3)
+    assert summary["queuedActions"] == ["catch-up"]
+    assert notice["lifecycleEvent"] == "missed"
+
+
+def test_2000_items_in_one_post_are_all_queued() -> None:
+    ids = [f"5f3c1b7e-0000-4000-8000-{n:012d}" for n in range(2000)]
+    items = [change(i) for i in ids]
+    body = json.dumps({"value": items}, indent=2).encode()  # Graph's largest plausible shape
+    out = Out()
+    response = function_app.notifications(post("notifications", body), out)
+    assert response.status_code == 202
+    assert out.user_ids() == ids
+    assert [len(m.user_ids) for m in out.messages()] == [200] * 10
 
 
 def test_missing_client_state_setting_is_a_500_naming_it_only_in_the_log(
@@ -379,6 +432,7 @@ def test_log_records_never_contain_the_client_state_or_the_token(caplog) -> None
     caplog.set_level("DEBUG")
     notifications(change(IDS[0]), change(IDS[1], "forged-guess"))
     notifications(change(IDS[0]), {"clientState": "forged-guess"})
+    notifications({"clientState": SECRET, "resource": "forged-guess", "changeType": "x"})
     function_app.notifications(post("notifications", params={"validationToken": "tok-123"}), Out())
     assert caplog.records
     assert SECRET not in caplog.text
@@ -416,17 +470,32 @@ def test_reauthorization_required_enqueues_one_renewal_message() -> None:
     assert (message.action, message.subscription_id) == ("renew-subscription", SUB)
 
 
-@pytest.mark.parametrize("event", ["subscriptionRemoved", "missed"])
-def test_other_lifecycle_events_are_logged_clearly_and_enqueue_nothing(event, caplog) -> None:
+@pytest.mark.parametrize(
+    ("event", "action"),
+    [("subscriptionRemoved", "recreate-subscription"), ("missed", "catch-up")],
+)
+def test_removed_and_missed_queue_their_action_and_are_logged_clearly(
+    event: str, action: str, caplog
+) -> None:
     caplog.set_level("INFO", logger="reconciler.webhook")
-    response, out = lifecycle_post(lifecycle_item(event))
+    response, out = lifecycle_post(lifecycle_item(event), lifecycle_item(event))
     assert response.status_code == 202
-    assert out.calls == 0
-    (record,) = [json.loads(r.getMessage()) for r in caplog.records]
+    (message,) = out.messages()
+    assert isinstance(message, work.MaintenanceMessage)
+    assert (message.action, message.subscription_id) == (action, SUB)
+    _, record, _ = [json.loads(r.getMessage()) for r in caplog.records]
     assert record["lifecycleEvent"] == event
     assert record["subscriptionId"] == SUB
-    assert "full reconciliation" in record["note"]
-    assert caplog.records[0].levelname == "WARNING"
+    assert "catch-up" in record["note"]
+    assert caplog.records[1].levelname == "WARNING"
+
+
+def test_an_unknown_lifecycle_event_is_logged_and_enqueues_nothing(caplog) -> None:
+    caplog.set_level("INFO", logger="reconciler.webhook")
+    response, out = lifecycle_post(lifecycle_item("somethingNew"))
+    assert response.status_code == 202
+    assert out.calls == 0
+    assert "Unknown lifecycle event" in caplog.text
 
 
 def test_forged_lifecycle_notifications_renew_nothing() -> None:
@@ -435,11 +504,18 @@ def test_forged_lifecycle_notifications_renew_nothing() -> None:
     assert out.calls == 0
 
 
-def test_malformed_lifecycle_body_gets_400_and_enqueues_nothing() -> None:
+def test_a_lifecycle_item_without_its_fields_is_dropped_and_the_post_still_202() -> None:
     out = Out()
     response = function_app.lifecycle(post("lifecycle", b'{"value": [{}]}'), out)
+    assert response.status_code == 202
+    assert out.calls == 0
+
+
+def test_a_lifecycle_body_that_is_not_json_gets_400() -> None:
+    out = Out()
+    response = function_app.lifecycle(post("lifecycle", b"{oops"), out)
     assert response.status_code == 400
-    assert error_of(response)["where"] == "value[0].lifecycleEvent"
+    assert error_of(response)["where"] == "body"
     assert out.calls == 0
 
 
@@ -484,16 +560,28 @@ def test_fuzzed_webhook_bodies_never_5xx_and_never_enqueue_unauthenticated_ids(
     assert response.status_code in (202, 400)
     if response.status_code == 400:
         assert out.calls == 0
+        try:
+            document = json.loads(body.decode("utf-8"))
+        except ValueError:
+            return  # not JSON (or not UTF-8) at all
+        assert not isinstance(document, dict) or not isinstance(document.get("value"), list)
         return
-    items = json.loads(body)["value"]
+    items = [i for i in json.loads(body)["value"] if isinstance(i, dict)]
     authentic = {
-        i["resourceData"]["id"]
-        if isinstance(i.get("resourceData"), dict) and "id" in i["resourceData"]
-        else i["resource"].split("/", 1)[1]
-        for i in items
-        if i.get("clientState") == SECRET
+        claimed for i in items if i.get("clientState") == SECRET for claimed in claimed_ids(i)
     }
     assert set(out.user_ids()) <= authentic
+
+
+def claimed_ids(item: dict) -> set[str]:
+    """The user ids an item could name: resourceData.id, or what follows `Users/`."""
+    ids = set()
+    data, resource = item.get("resourceData"), item.get("resource")
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        ids.add(data["id"].lower())
+    if isinstance(resource, str) and "/" in resource:
+        ids.add(resource.rsplit("/", 1)[1].lower())
+    return ids
 
 
 # --- cold start ----------------------------------------------------------------------------------

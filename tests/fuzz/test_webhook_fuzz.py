@@ -50,8 +50,8 @@ def test_a_body_just_under_the_limit_is_still_read() -> None:
 
 
 @FUZZ
-@given(count=st.integers(1, 1700), duplicates=st.booleans())
-@example(count=1700, duplicates=False)
+@given(count=st.integers(1, 2000), duplicates=st.booleans())
+@example(count=2000, duplicates=True)
 def test_thousands_of_ids_become_chunks_of_at_most_200(count: int, duplicates: bool) -> None:
     ids = [uid(n) for n in range(count)]
     items = [change(i) for i in ids] + ([change(i) for i in ids[:50]] if duplicates else [])
@@ -93,10 +93,7 @@ def test_only_items_with_the_exact_client_state_are_enqueued_whatever_the_subscr
     out = Out()
     body = json.dumps({"value": items}).encode()
     response = function_app.notifications(post("notifications", body), out)
-    if "<missing>" in states:
-        assert response.status_code == 400 and out.calls == 0
-        return
-    assert response.status_code == 202
+    assert response.status_code == 202  # a missing clientState drops that item, not the POST
     assert out.user_ids() == [uid(n) for n, s in enumerate(states) if s == SECRET]
     for message in out.messages():
         assert isinstance(message, work.UsersMessage) and message.cause == "notification"
