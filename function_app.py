@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import List  # noqa: UP035 (see QueueOutput below)
 
 import azure.functions as func
@@ -254,7 +254,7 @@ def _json(answer: Answer) -> func.HttpResponse:
 
 
 def _enqueue_sync(
-    req: func.HttpRequest, msg: QueueOutput, build: Callable[..., list[work.Message]]
+    req: func.HttpRequest, msg: QueueOutput, build: Callable[..., Sequence[work.Message]]
 ) -> func.HttpResponse:
     correlation_id = work.new_correlation_id()
     object_id = req.route_params["id"]
@@ -267,8 +267,8 @@ def _enqueue_sync(
         return func.HttpResponse(json.dumps(body), status_code=400, mimetype="application/json")
     msg.set([work.encode(message)])
     _record("sync", logging.INFO, correlation_id, kind=type(message).__name__)
-    body = {"status": "queued", "correlationId": correlation_id}
-    return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
+    queued = {"status": "queued", "correlationId": correlation_id}
+    return func.HttpResponse(json.dumps(queued), status_code=202, mimetype="application/json")
 
 
 def _webhook(route: str, req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
