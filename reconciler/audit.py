@@ -7,6 +7,10 @@ no longer exists), "subscription" (a create, renew, reauthorize, delete or keep 
 subscription) and "summary" (the end of a run). Every record carries the cause and the
 correlation id. Field names that look like credentials are dropped, whatever the caller
 passes: a token or secret must never reach the logs.
+
+Each record also goes as fields on its log record (`extra`), which the Azure Monitor exporter
+turns into custom dimensions (README "Telemetry"), and changes and holds are counted as
+metrics.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import logging
 import re
 from typing import Literal
 
+from reconciler.telemetry import metrics
+
 logger = logging.getLogger("reconciler.audit")
 
 Event = Literal["change", "hold", "failure", "undecided", "skip", "subscription", "summary"]
+_LOG_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_NAME = re.compile(r"token|secret|password|authorization|credential|client_?state", re.I)
 
 
@@ -42,5 +49,27 @@ def audit(
     record["correlationId"] = correlation_id
     record.update((k, v) for k, v in details.items() if not _SECRET_NAME.search(k))
     level = logging.WARNING if event in ("failure", "hold") else logging.INFO
-    logger.log(level, json.dumps(record, ensure_ascii=False, default=str, sort_keys=False))
+    text = json.dumps(record, ensure_ascii=False, default=str, sort_keys=False)
+    logger.log(level, text, extra=_dimensions(record))
+    _count(record)
     return record
+
+
+def _dimensions(record: dict[str, object]) -> dict[str, str | int | float | bool]:
+    """The record as flat log-record fields (custom dimensions hold flat values: nested ones
+    go as JSON text); a name the log record itself uses gets an `audit.` prefix."""
+    return {
+        f"audit.{name}" if name in _LOG_RECORD_FIELDS else name: value
+        if isinstance(value, str | int | float | bool)
+        else json.dumps(value, ensure_ascii=False, default=str)
+        for name, value in record.items()
+        if value is not None
+    }
+
+
+def _count(record: dict[str, object]) -> None:
+    if record["event"] == "change":
+        action, result = str(record.get("action")), str(record.get("result"))
+        metrics.record_change(action, result, str(record["cause"]))
+    elif record["event"] == "hold":
+        metrics.holds.add(1, {"cause": str(record["cause"])})

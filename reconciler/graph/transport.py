@@ -19,8 +19,11 @@ from typing import Any
 
 import httpx
 from azure.core.exceptions import ClientAuthenticationError
+from opentelemetry.trace import StatusCode
 
 from reconciler.directory import DirectoryError
+from reconciler.telemetry import metrics
+from reconciler.telemetry.tracing import graph_request_span
 
 RETRYABLE_STATUS = frozenset({429, 503, 504})
 
@@ -125,6 +128,12 @@ class WritePacer:
                 await self._sleep((min(count, self._capacity) - self._tokens) / self.rate)
 
 
+def _count(kind: str, status: int) -> None:
+    metrics.graph_requests.add(1, {"kind": kind, "status": str(status)})
+    if status == 429:
+        metrics.graph_throttled.add(1, {"kind": kind})
+
+
 class GraphTransport:
     """Sends one Graph request with retries; counts requests by kind for the run summary."""
 
@@ -151,21 +160,28 @@ class GraphTransport:
     ) -> GraphResponse:
         """The first non-retryable response; DirectoryError once retries are exhausted."""
         last = ""
-        for attempt in range(1, self.policy.attempts + 1):
-            if writes and self.pacer is not None:
-                await self.pacer.acquire(writes)
-            self.counts[kind] += 1
-            try:
-                response = await self._send(method, self.url(path), body)
-            except httpx.TransportError as exc:
-                last = f"connection failed: {type(exc).__name__}: {exc}"
-                await self.sleep(self.policy.delay(attempt, None))
-                continue
-            if response.status not in RETRYABLE_STATUS:
-                return response
-            last = response.describe()
-            if attempt < self.policy.attempts:
-                await self.sleep(self.policy.delay(attempt, response.headers.get("retry-after")))
+        with graph_request_span(method, kind) as span:
+            for attempt in range(1, self.policy.attempts + 1):
+                if writes and self.pacer is not None:
+                    await self.pacer.acquire(writes)
+                self.counts[kind] += 1
+                span.set_attribute("reconciler.graph.attempts", attempt)
+                try:
+                    response = await self._send(method, self.url(path), body)
+                except httpx.TransportError as exc:
+                    last = f"connection failed: {type(exc).__name__}: {exc}"
+                    metrics.graph_requests.add(1, {"kind": kind, "status": "connection"})
+                    await self.sleep(self.policy.delay(attempt, None))
+                    continue
+                _count(kind, response.status)
+                span.set_attribute("http.response.status_code", response.status)
+                if response.status not in RETRYABLE_STATUS:
+                    return response
+                last = response.describe()
+                if attempt < self.policy.attempts:
+                    retry_after = response.headers.get("retry-after")
+                    await self.sleep(self.policy.delay(attempt, retry_after))
+            span.set_status(StatusCode.ERROR, last)
         raise DirectoryError(
             f"{method} {path} failed after {self.policy.attempts} attempts: {last}",
             status=0 if last.startswith("connection") else int(last.split()[0]),
