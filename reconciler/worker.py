@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +23,7 @@ from reconciler.directory import Directory, DirectoryError
 from reconciler.service.outcome import Outcome
 from reconciler.service.subscription import SubscriptionDirectory
 from reconciler.settings import Settings
+from reconciler.telemetry.messages import observed_message
 from reconciler.work_queue import QueueUnavailable
 
 if TYPE_CHECKING:
@@ -82,17 +83,19 @@ async def process_message(
     from reconciler.state import StateUnavailable
 
     factory = directory_factory or _graph_directory
-    try:
-        async with (
-            factory(settings) as directory,
-            (state_factory or _table_state)(settings) as state,
-        ):
-            done = await _run(message, directory, settings, state)
-    except DirectoryError as error:  # opening the directory, or a call no job caught
-        done = WorkerOutcome(_kind(message), outcome=Outcome.retry_later("directory", str(error)))
-    except StateUnavailable as error:
-        done = WorkerOutcome(_kind(message), outcome=Outcome.retry_later("state", str(error)))
-    return await settle(message, text, done, settings, queue)
+    with _observed(message):
+        try:
+            async with (
+                factory(settings) as directory,
+                (state_factory or _table_state)(settings) as state,
+            ):
+                done = await _run(message, directory, settings, state)
+        except DirectoryError as error:  # opening the directory, or a call no job caught
+            retry = Outcome.retry_later("directory", str(error))
+            done = WorkerOutcome(_kind(message), outcome=retry)
+        except StateUnavailable as error:
+            done = WorkerOutcome(_kind(message), outcome=Outcome.retry_later("state", str(error)))
+        return await settle(message, text, done, settings, queue)
 
 
 async def settle(
@@ -193,6 +196,18 @@ async def _run(
             state=state,
         )
     return WorkerOutcome(_kind(message), report.exit_code, outcome=report.outcome)
+
+
+def _observed(message: work.Message) -> AbstractContextManager[None]:
+    """The message's span in its notification's trace, and where its write lag starts."""
+    items: Sequence[str] = ()
+    if isinstance(message, work.UsersMessage):
+        items = message.user_ids
+    elif isinstance(message, work.GroupMessage):
+        items = message.group_ids
+    return observed_message(
+        _kind(message), message.cause, message.correlation_id, message.enqueued_at, len(items)
+    )
 
 
 def _kind(message: work.Message) -> str:
