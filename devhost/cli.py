@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from devhost import easy_auth
 from devhost.config import ConfigError, HostOptions
 from devhost.host import FUNCTION_KEY_SETTING, MASTER_KEY_SETTING, DevHost
 from devhost.invocation import function_of_current_record
@@ -60,6 +61,8 @@ Where devhost still differs from the Functions host (and why):
     pastDue only when a run is more than a period late).
   - A sync function that exceeds functionTimeout fails but its thread runs on (the host
     restarts the worker).
+  - No App Service Authentication: a request carries X-MS-CLIENT-PRINCIPAL only when the
+    client sends one or --principal sets it (Azure's platform sets it and drops a client's).
   - Routes: constraints int, long, bool, guid, alpha are checked, others accepted; no content
     negotiation (a str return is text/plain); no HTTP streaming; routes bind 127.0.0.1 only.
 
@@ -134,7 +137,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"half-time (default {LEASE_SECONDS}, as the host); a message whose host dies reappears "
         "when it ends, so tests that kill hosts shorten it",
     )
+    parser.add_argument(
+        "--principal",
+        type=principal_argument,
+        metavar="NAME:ROLE[,ROLE]",
+        help="sign every HTTP request in as this principal, as App Service Authentication "
+        "would: devhost sets X-MS-CLIENT-PRINCIPAL (Easy Auth's base64 JSON with the name and "
+        "app-role claims), replacing any the client sent; e.g. "
+        "--principal ana@contoso.com:Reconciler.Read,Reconciler.Approve for the console "
+        "(which also needs CONSOLE_TRUST_LOCAL_PRINCIPAL=true). Without it, requests pass "
+        "through as sent, so a local client may send its own header, as with Core Tools",
+    )
     return parser.parse_args(argv)
+
+
+def principal_argument(text: str) -> str:
+    try:
+        return easy_auth.parse_principal(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def default_port(settings: str) -> int:
@@ -160,6 +181,7 @@ async def serve(args: argparse.Namespace) -> int:
         host_json=args.host_json,
         require_keys=args.require_keys,
         queue_lease_seconds=args.queue_lease_seconds,
+        principal=args.principal,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -54,6 +54,7 @@ class DevHost:
         environ: MutableMapping[str, str] | None = None,
         stop_timeout: float = 30.0,
         queue_lease_seconds: int = LEASE_SECONDS,
+        principal: str | None = None,
     ) -> None:
         self.app_path = app
         self.port = port
@@ -64,6 +65,7 @@ class DevHost:
         self.environ = os.environ if environ is None else environ
         self.stop_timeout = stop_timeout
         self.queue_lease_seconds = queue_lease_seconds
+        self.principal = principal  # X-MS-CLIENT-PRINCIPAL value to send (devhost/easy_auth.py)
         self.catalog: dict[str, FunctionSpec] = {}
         self.errors: dict[str, str] = {}  # functions in error: name -> why the host skips it
         self.settings = AppSettings({}, {})
@@ -131,6 +133,7 @@ class DevHost:
             invoke=self._invoker.invoke,
             write_outputs=self.write_outputs,
             status=self.status,
+            principal=self.principal,
         )
         self._runner = web.AppRunner(
             self._front.application(), access_log=None, shutdown_timeout=self.stop_timeout

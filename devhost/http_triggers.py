@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost import easy_auth
 from devhost.binding_data import (
     OutputError,
     TriggerInput,
@@ -71,6 +72,7 @@ class HttpFront:
         invoke: Invoke,
         write_outputs: WriteOutputs,
         status: Callable[[], dict[str, Any]],
+        principal: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.prefix = route_prefix.strip("/")
@@ -78,6 +80,7 @@ class HttpFront:
         self.invoke = invoke
         self.write_outputs = write_outputs
         self.status = status
+        self.principal = principal
         self.background: set[asyncio.Task[Any]] = set()
         http_functions = [s for s in catalog.values() if s.trigger == "http"]
         self.routes = sorted(
@@ -114,10 +117,16 @@ class HttpFront:
         if not self.keys.allows(request, spec.auth_level):
             return web.Response(status=401)
         body = await request.read()
+        headers = dict(request.headers.items())
+        if self.principal is not None:
+            # As App Service Authentication does: the platform's principal replaces any copy
+            # the client sent.
+            headers = {k: v for k, v in headers.items() if k.lower() != "x-ms-client-principal"}
+            headers[easy_auth.HEADER] = self.principal
         trigger = http_input(
             request.method,
             str(request.url),
-            dict(request.headers.items()),
+            headers,
             dict(request.query.items()),
             params,
             body,

@@ -23,7 +23,7 @@ async def groups_page(ctx: Context) -> Page:
     answer = await status_answer(ctx.settings)
     if answer.status != 200:
         return ctx.failed(answer, "read the groups' status")
-    return ctx.page("groups.html", status=answer.body)
+    return ctx.page("groups.html", report=answer.body)
 
 
 async def group_page(ctx: Context, group_id: str) -> Page:
@@ -91,6 +91,7 @@ async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str,
     else:
         verdict = "would add" if decision.member else "would remove"
     return {
+        "error": "",
         "user": user,
         "explanation": explanation,
         "member": member,

@@ -19,7 +19,7 @@ async def holds_page(ctx: Context) -> Page:
     answer = await holds_answer(ctx.settings, status)
     if answer.status != 200:
         return ctx.failed(answer, "list the holds")
-    return ctx.page("holds.html", holds=answer.body["holds"], status=status or "")
+    return ctx.page("holds.html", holds=answer.body["holds"], shown=status or "")
 
 
 async def hold_page(ctx: Context, hold_id: str, action: str | None = None) -> Page:
