@@ -92,6 +92,7 @@ def main() -> int:
             "NOTIFICATION_URL": f"{api}/notifications",
             "LIFECYCLE_NOTIFICATION_URL": f"{api}/lifecycle",
             "FULL_RECONCILE_SCHEDULE": "0 0 3 * * *",
+            "DELTA_CATCHUP_SCHEDULE": "0 */5 * * * *",
             "WRITE_RATE": "200",
         }
         # devhost reads the sample settings as a user's local.settings.json; the environment
@@ -152,11 +153,13 @@ def run(graph: str, api: str, audit: AuditLog, env: dict, log_file: Path, starte
         text=True,
         check=False,
     )
-    summary = json.loads(result.stdout)["summary"]
+    document = json.loads(result.stdout)
+    summary, totals = document["summary"], document["totals"]
     print(
         f"{summary['groups']} groups: {summary['written']} memberships written "
-        f"({summary['adds']} adds, {summary['removes']} removes) in "
-        f"{summary['durationSeconds']:.1f} s; {summary['paused']} paused group planned only"
+        f"({totals['adds']} adds, {totals['removes']} removes) in "
+        f"{summary['durationSeconds']:.1f} s; {totals['pausedGroups']} paused group: "
+        f"{totals['pausedChanges']} changes planned, not written"
     )
 
     headline("Edit users through Graph and follow each change")

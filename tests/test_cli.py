@@ -92,7 +92,9 @@ def test_check_reports_every_problem_with_its_position_and_exits_1() -> None:
     assert "  hint: did you mean 'exclude'?" in out
     # A failing example shows the explanation's trace.
     assert '    MATCH: user.department -eq "Sales"' in out
-    assert out.splitlines()[-1].startswith("✗ 0 of 7 groups ok · 14 errors, 1 warning")
+    # Eight [[groups]] tables: the one repeating an id counts (and fails), it is not dropped.
+    assert out.startswith(f"{BROKEN}: 8 groups")
+    assert out.splitlines()[-1].startswith("✗ 0 of 8 groups ok · 14 errors, 1 warning")
 
 
 def test_check_json_is_one_document_on_stdout_with_the_text_on_stderr() -> None:
@@ -102,7 +104,7 @@ def test_check_json_is_one_document_on_stdout_with_the_text_on_stderr() -> None:
     document = json.loads(result.stdout)  # the whole of stdout is one JSON document
     assert document["ok"] is False
     assert document["summary"] == {
-        "groups": 7,
+        "groups": 8,
         "groupsOk": 0,
         "paused": 0,
         "errors": 14,
@@ -142,10 +144,12 @@ def test_check_of_one_group(capsys: pytest.CaptureFixture[str]) -> None:
     assert "rules.broken.toml:31:53" not in out  # another group's problem
 
 
-def test_check_of_a_group_that_is_not_in_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_of_a_group_that_is_not_in_the_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code = main(["check", str(SAMPLE), "--group", "10000000-0000-4000-8000-000000000099"])
 
-    assert code == 1
+    assert code == 2
     assert "no group 10000000-0000-4000-8000-000000000099 in" in capsys.readouterr().err
 
 
@@ -337,11 +341,11 @@ def test_explain_a_rule_with_an_error_exits_1_with_a_caret(
     )
 
 
-def test_explain_a_group_that_is_missing_or_broken_exits_1(
+def test_explain_a_group_that_is_missing_exits_2_or_broken_exits_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     missing = "10000000-0000-4000-8000-000000000099"
-    assert main(["explain", "--rules", str(SAMPLE), "--group", missing, "--user", str(ANA)]) == 1
+    assert main(["explain", "--rules", str(SAMPLE), "--group", missing, "--user", str(ANA)]) == 2
     assert f"no group {missing}" in capsys.readouterr().err
 
     broken = "10000000-0000-4000-8000-000000000004"

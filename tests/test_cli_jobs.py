@@ -144,12 +144,12 @@ def test_apply_only_the_chosen_group(
     assert directory.member_ids(SALES) == set()
 
 
-def test_an_unknown_group_is_an_error(
+def test_an_unknown_group_is_a_usage_error(
     directory: MemoryDirectory, rules: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = run(directory, "plan", "--rules", rules, "--group", UNKNOWN)
 
-    assert code == 1
+    assert code == 2
     assert f"no group {UNKNOWN}" in capsys.readouterr().err
     assert directory.calls == []
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import settings
-from reconciler.cli.output import CommandError, Output
+from reconciler.cli.output import CommandError, Output, UsageError
+from reconciler.object_id import is_object_id
+from reconciler.plan.selection import select_groups
 from reconciler.policy import ManagedGroup, Policy, load_policy
 
 
@@ -36,6 +38,16 @@ def read_user(source: str) -> dict[str, Any]:
     return user
 
 
+def object_id(text: str) -> str:
+    """An argparse type: an Entra object id (a GUID), refused with exit code 2 otherwise,
+    before anything is read."""
+    if not is_object_id(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an object id (a GUID such as 6d1f2b5e-0c4a-4f0e-9b7e-2f5a8c3d1e4f)"
+        )
+    return text.strip().lower()
+
+
 def iso_datetime(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -55,16 +67,14 @@ def selected(policy: Policy, wanted: list[str] | None) -> list[ManagedGroup]:
     """The groups named by --group (all without it); an unknown id is an error."""
     if not wanted:
         return list(policy.groups)
-    groups = []
+    selection = select_groups(policy, wanted)
     for group_id in wanted:
-        group = policy.group(group_id)
-        if group is None:
-            raise CommandError(
+        if group_id.strip().lower() in selection.unknown:
+            raise UsageError(
                 f"no group {group_id} in {policy.file}",
                 "--group takes a group object id as written in the rules file",
             )
-        groups.append(group)
-    return groups
+    return list(selection.groups)
 
 
 def policy_for_jobs(args: argparse.Namespace, out: Output) -> tuple[Policy, list[str] | None]:

@@ -24,13 +24,16 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
         return EXIT_USAGE
     path, policy = load(args, args.rules_file)
     groups = selected(policy, args.group)
+    if not args.group:  # a repeated id is one more (failing) group of the file, not one fewer
+        groups = sorted([*groups, *policy.duplicates], key=lambda g: g.location.line)
     chosen = {g.id for g in groups}
     problems = [p for p in policy.problems if not args.group or p.group_id in chosen]
     results = {id(g): run_examples(g) for g in groups}
     failures = [r for g in groups for r in results[id(g)] if not r.passed]
     summary = _check_summary(groups, problems, results)
 
-    out.say(out.paint(f"{path}: {count(len(policy.groups), 'group')}", "bold"))
+    entries = len(policy.groups) + len(policy.duplicates)
+    out.say(out.paint(f"{path}: {count(entries, 'group')}", "bold"))
     if groups:
         out.say()
     width = max((len(g.display_name) for g in groups), default=0)
@@ -43,8 +46,10 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
         out.say()
         _print_failure(out, result)
     out.say()
-    ok = summary["errors"] == 0 and summary["examplesFailed"] == 0
+    ok = summary["errors"] == 0 and summary["examplesFailed"] == 0 and bool(groups)
     out.say(f"{out.mark(ok)} " + _summary_line(summary))
+    if not groups:
+        out.say(out.paint(f"error: no groups in {path}: nothing was checked", "bad"))
 
     out.document(
         {

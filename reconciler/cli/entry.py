@@ -11,16 +11,20 @@ Exit codes: 0 done, 1 errors, 2 usage, 3 held by the guard (and no errors).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from reconciler import settings
 from reconciler.cli import holds
+from reconciler.cli.audit_log import audit_records
 from reconciler.cli.check import check_arguments, run_check
 from reconciler.cli.connect import DirectoryFactory, open_graph_directory
+from reconciler.cli.defaults import apply_local_default
 from reconciler.cli.explain import explain_arguments, run_explain
 from reconciler.cli.output import EXIT_USAGE, CommandError, Output
-from reconciler.cli.reconcile import apply_arguments, run_apply, run_plan
+from reconciler.cli.reconcile import apply_arguments, plan_arguments, run_apply, run_plan
 from reconciler.cli.sync_user import run_sync_user, sync_user_arguments
 from reconciler.directory import DirectoryError
 from reconciler.state import HoldError, StateUnavailable
@@ -62,7 +66,7 @@ COMMANDS = (
         "Read every managed group (or those given with --group) and all users from Graph, and "
         "show per group the users to add and remove with the reason for each, the groups the "
         "guard would hold, and errors. Nothing is written. Exit 0, 1 errors, 3 held.",
-        lambda parser: None,
+        plan_arguments,
         run_plan,
     ),
     Command(
@@ -138,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON document on stdout; human-readable text goes to stderr",
     )
+    common.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help="append the run's audit records to FILE as JSON lines (- for stderr); without it "
+        "they are not printed",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m reconciler",
         description="Keep Entra ID group memberships in line with dynamic-membership rules.",
@@ -166,16 +176,23 @@ def main(
         args = build_parser().parse_args(argv)
     except SystemExit as exit:  # argparse: --help (0) or a usage error (2)
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
-    args.directory_factory = directory_factory or open_graph_directory
     args.state_factory = state_factory or holds.open_cli_state
     out = Output(args.json)
     try:
         settings.load_local_settings()
-        return args.run(args, out)
+        local = apply_local_default(getattr(args, "rules_file", None) or args.rules)
+        if local.rules:
+            print(local.rules, file=sys.stderr)
+        args.directory_factory = directory_factory or partial(
+            open_graph_directory, note=local.graph
+        )
+        with audit_records(args.audit_log):
+            return args.run(args, out)
     except settings.SettingsError as error:
         return out.fail(str(error))
     except CommandError as error:
-        return out.fail(error.message, error.hint, **error.details)
+        out.fail(error.message, error.hint, **error.details)
+        return error.exit_code
     except HoldError as error:
         return out.fail(str(error), "see `holds list`")
     except StateUnavailable as error:

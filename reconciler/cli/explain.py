@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from reconciler import settings
-from reconciler.cli.arguments import iso_datetime, load, read_user, selected
+from reconciler.cli.arguments import iso_datetime, load, object_id, read_user, selected
 from reconciler.cli.connect import with_directory
 from reconciler.cli.output import EXIT_ERRORS, EXIT_OK, CommandError, Output
 from reconciler.directory import Directory
 from reconciler.plan import decide, reason_for
+from reconciler.plan.membership import direct_groups
 from reconciler.policy import ManagedGroup
 from reconciler.rules import Rule, RuleError, parse
 
@@ -29,6 +30,7 @@ def explain_arguments(parser: argparse.ArgumentParser) -> None:
     )
     who.add_argument(
         "--user-id",
+        type=object_id,
         metavar="ID",
         help="read the user from Graph; also shows the current membership and the decision",
     )
@@ -69,7 +71,7 @@ def _parse_rule(text: str) -> Rule:
     except RuleError as error:
         raise CommandError(
             str(error),
-            "fix the rule; `check` validates a whole rules file",
+            error.hint or "fix the rule; `check` validates a whole rules file",
             kind=error.kind,
             position=error.position,
         ) from error
@@ -144,12 +146,7 @@ def _directory_user(args: argparse.Namespace, rules: Sequence[Any]) -> tuple[dic
         raise CommandError(
             f"no user {args.user_id} in the directory", "--user-id takes a user object id"
         )
-    memberships = {
-        str(entry.get("id", "")).lower()
-        for entry in user.get("memberOf") or ()
-        if entry.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group"
-    }
-    return user, memberships
+    return user, direct_groups(user)
 
 
 def _membership(

@@ -89,13 +89,33 @@ def _excerpt(problem: Problem, width: int = 100) -> str:
     return f"    {line}\n    {' ' * column}^"
 
 
+def shorten(text: str, longest: int = 120) -> str:
+    """`text` with each word longer than `longest` cut in the middle: a Graph URL with a
+    $filter of 15 ids is 700 characters that say no more than its path does (--json keeps the
+    whole text)."""
+    half = longest // 2
+    return " ".join(
+        word if len(word) <= longest else f"{word[:half]}…{word[-half // 2 :]}"
+        for word in text.split(" ")
+    )
+
+
 class CommandError(Exception):
     """Ends a command with exit code 1: `message`, a `hint`, and `details` for the --json
     document."""
 
+    exit_code = EXIT_ERRORS
+
     def __init__(self, message: str, hint: str = "", **details: object) -> None:
         super().__init__(message)
         self.message, self.hint, self.details = message, hint, details
+
+
+class UsageError(CommandError):
+    """A command given something it cannot mean (an id not in the rules file): exit code 2,
+    like argparse's own usage errors."""
+
+    exit_code = EXIT_USAGE
 
 
 def count(n: int, noun: str) -> str:

@@ -7,12 +7,18 @@ import argparse
 from reconciler import settings
 from reconciler.cli.arguments import policy_for_jobs
 from reconciler.cli.connect import with_directory
+from reconciler.cli.names import ids_only_argument, name_book
 from reconciler.cli.output import Output
-from reconciler.cli.report import Progress, print_report
-from reconciler.service import reconcile_all
+from reconciler.cli.report import Progress, print_report, report_document
+from reconciler.service import RunOptions, reconcile_all
+
+
+def plan_arguments(parser: argparse.ArgumentParser) -> None:
+    ids_only_argument(parser)
 
 
 def apply_arguments(parser: argparse.ArgumentParser) -> None:
+    ids_only_argument(parser)
     parser.add_argument(
         "--allow-mass-removal",
         action="store_true",
@@ -31,9 +37,9 @@ def run_apply(args: argparse.Namespace, out: Output) -> int:
 def _reconcile(args: argparse.Namespace, out: Output, *, dry_run: bool) -> int:
     policy, group_ids = policy_for_jobs(args, out)
     config = settings.Settings.from_env()
-    progress = Progress()
-    allow = True if getattr(args, "allow_mass_removal", False) else None
-    try:
+    allow = bool(getattr(args, "allow_mass_removal", False))
+    names = name_book(args)
+    with Progress(writes=not (dry_run or config.dry_run)).shown() as progress:
         report = with_directory(
             args,
             config,
@@ -41,17 +47,16 @@ def _reconcile(args: argparse.Namespace, out: Output, *, dry_run: bool) -> int:
                 directory,
                 policy,
                 config,
-                group_ids=group_ids,
-                dry_run=dry_run,
+                options=RunOptions.from_settings(
+                    config, dry_run=dry_run, allow_mass_removal=allow, group_ids=group_ids
+                ),
                 cause="cli",
-                allow_mass_removal=allow,
                 progress=progress,
                 state=state,
             ),
             with_state=not (dry_run or config.dry_run),
+            names=names,
         )
-    finally:
-        progress.close()
-    print_report(out, report)
-    out.document(report.to_json())
+    print_report(out, report, names)
+    out.document(report_document(report, names))
     return report.exit_code

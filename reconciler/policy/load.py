@@ -136,6 +136,7 @@ class _Loader:
 
         entries = data.get("groups")
         groups: list[ManagedGroup] = []
+        duplicates: list[ManagedGroup] = []
         problems: list[tuple[int, Problem]] = []
         if entries is None:
             self._file_problem(
@@ -169,6 +170,7 @@ class _Loader:
                     )
                     findings.own.append((offset, problem))
                     groups[seen[group.id]] = replace(first, problems=(*first.problems, problem))
+                    duplicates.append(replace(group, problems=(*group.problems, problem)))
                 elif group is not None:
                     if group.id:
                         seen[group.id] = len(groups)
@@ -177,7 +179,7 @@ class _Loader:
 
         problems += self.file_problems
         problems.sort(key=lambda item: item[0])
-        return Policy(self.file, tuple(groups), tuple(p for _, p in problems))
+        return Policy(self.file, tuple(groups), tuple(p for _, p in problems), tuple(duplicates))
 
     def _syntax_problem(self, error: tomllib.TOMLDecodeError) -> Problem:
         message = str(error)
@@ -318,7 +320,7 @@ class _Loader:
             tag.at(
                 offset,
                 f"{error.kind}: {error.message}",
-                _RULE_HINTS.get(error.kind, "fix the rule"),
+                error.hint or _RULE_HINTS.get(error.kind, "fix the rule"),
             )
             return value, None
 

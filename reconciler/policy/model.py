@@ -67,11 +67,14 @@ class ManagedGroup:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Everything one rules file says: the groups in file order and every problem found."""
+    """Everything one rules file says: the groups in file order and every problem found.
+    `duplicates` are the later entries that repeat a group's id: never reconciled, but they
+    count among the file's groups when it is checked."""
 
     file: str
     groups: tuple[ManagedGroup, ...]
     problems: tuple[Problem, ...]
+    duplicates: tuple[ManagedGroup, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:

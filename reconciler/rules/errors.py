@@ -21,14 +21,18 @@ class RuleError(ValueError):
     of the wrong type), with a caret under the fault.
 
     `kind` mirrors Entra's validation categories so admins recognise them; `position` is a
-    0-based offset in code points (0 for whole-rule errors such as length).
+    0-based offset in code points (0 for whole-rule errors such as length). `hint`, when the
+    parser knows the likely fix, replaces the general hint for the kind.
     """
 
-    def __init__(self, kind: ErrorKind, message: str, position: int = 0, rule: str = "") -> None:
+    def __init__(
+        self, kind: ErrorKind, message: str, position: int = 0, rule: str = "", hint: str = ""
+    ) -> None:
         self.kind = kind
         self.message = message
         self.position = position
         self.rule = rule
+        self.hint = hint
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -558,6 +558,8 @@ class Parser:
                     f"unknown operator -{token.text}; valid: "
                     f"{ops.describe(ops.COMPARISON)}, -and, -or, -not, -any, -all",
                     token,
+                    hint="spell the operator as one of those listed (-eq, not -eqq or ==); "
+                    "see the operator table in rule-language.md §4",
                 )
             return op
         if token.kind is Tok.WORD and "." not in token.text:
@@ -581,8 +583,8 @@ class Parser:
             return f"-{token.text}"
         return repr(token.text)
 
-    def fail(self, kind: ErrorKind, message: str, token: Token) -> NoReturn:
-        raise RuleError(kind, message, token.start, self.text)
+    def fail(self, kind: ErrorKind, message: str, token: Token, hint: str = "") -> NoReturn:
+        raise RuleError(kind, message, token.start, self.text, hint)
 
 
 def _unknown_property(object_type: str, name: str) -> str:
