@@ -13,7 +13,7 @@ and names the mistyped value (kleene.py). The checks cost nothing on the happy p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -252,7 +252,8 @@ def compile_predicate(
     `arg="it"` compiles a clause of an -any/-all body, for one element of the collection.
     """
     source = _Source(owner)
-    expr = f"bool({source.node(node, arg)})"
+    # `True if x else False` is bool(x) without a call: a fifth of a short rule's time.
+    expr = f"True if {source.node(node, arg)} else False"
     if fallback is None:
         body = f"    return {expr}\n"
     else:
@@ -264,10 +265,27 @@ def compile_predicate(
     return _define(f"def compiled({arg}, now):\n{body}", source)
 
 
-def compile_getter(prop: Property) -> Getter:
-    """Reads one property exactly as the compiled rule does (unchecked), for indexes."""
+def compile_getter(prop: Property, finish: str = "v") -> Getter:
+    """Reads one property exactly as the compiled rule does (unchecked), for indexes.
+
+    `finish` is an expression of the value `v` (fixed code, never rule text) that the index
+    applies to it, compiled into the same function to save a call per user and property.
+    """
     source = _Source("user")
-    return _define(f"def compiled(u):\n    return {source.getter(prop, 'u')}\n", source)
+    code = f"def compiled(u):\n    v = {source.getter(prop, 'u')}\n    return {finish}\n"
+    return _define(code, source)
+
+
+def compile_getters(reads: Sequence[tuple[Property, str]]) -> Callable[[dict], list]:
+    """`compile_getter` for many properties at once: one function returning the list of
+    their finished values, since an index reads every one of them for every user."""
+    source = _Source("user")
+    lines = [
+        f"    v = {source.getter(prop, 'u')}\n    r{n} = {finish}\n"
+        for n, (prop, finish) in enumerate(reads)
+    ]
+    results = ", ".join(f"r{n}" for n in range(len(reads)))
+    return _define("def compiled(u):\n" + "".join(lines) + f"    return [{results}]\n", source)
 
 
 def _define(code: str, source: _Source) -> Any:

@@ -9,6 +9,8 @@ need for a bound but rejects backreferences and lookarounds that .NET patterns u
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import regex
 
 from .errors import RuleError
@@ -20,20 +22,25 @@ class Pattern:
     """A compiled, case-insensitive, unanchored pattern whose search is bounded in time.
 
     A bounded search costs ~1.5 µs even for a trivial pattern, so a plain substring test on
-    the literal text every match must contain (`required`) answers most values first.
+    the literal text every match must contain (`required`) answers most values first, and a
+    pattern that is only literal text (`^Ana B`, `son$`) is answered by string tests when the
+    value is ASCII too (`_Literal`).
     """
 
-    __slots__ = ("_compiled", "prefix", "required", "source", "timeout")
+    __slots__ = ("_compiled", "_literal", "prefix", "required", "source", "timeout")
 
     def __init__(self, source: str, timeout: float) -> None:
         self.source = source
         self.timeout = timeout
         self._compiled = regex.compile(_dotnet_to_python(source), regex.IGNORECASE | regex.V0)
         self.prefix, self.required = _literals(source)
+        self._literal = _Literal.of(source)
 
     def search(self, value: str) -> bool:
         if self.required and self.required not in value.casefold():
             return False
+        if self._literal is not None and value.isascii():
+            return self._literal.found_in(value.lower())
         try:
             return self._compiled.search(value, timeout=self.timeout) is not None
         except TimeoutError:
@@ -43,6 +50,38 @@ class Pattern:
                 f"on a value of {len(value)} characters; simplify the pattern "
                 "(avoid nested quantifiers such as (a+)+)",
             ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    """A pattern that is literal text, optionally anchored: `^` (start) and `$` (end, or
+    before a final newline, as in .NET and Python). On an ASCII value, matching ASCII
+    literal characters case-insensitively is comparing lower-cased text, so string tests
+    give the regex's answer without its per-call cost."""
+
+    text: str  # lower-case
+    at_start: bool
+    at_end: bool
+
+    @classmethod
+    def of(cls, source: str) -> _Literal | None:
+        at_start = source.startswith("^")
+        body = source[1:] if at_start else source
+        at_end = body.endswith("$")
+        body = body[:-1] if at_end else body
+        if not body or not all(ch in _LITERAL for ch in body):
+            return None
+        return cls(body.lower(), at_start, at_end)
+
+    def found_in(self, lowered: str) -> bool:
+        if self.at_end:
+            endings = (self.text, self.text + "\n")
+            if self.at_start:
+                return lowered in endings
+            return lowered.endswith(endings)
+        if self.at_start:
+            return lowered.startswith(self.text)
+        return self.text in lowered
 
 
 def compile_pattern(source: str, position: int, rule: str, timeout: float) -> Pattern:

@@ -18,13 +18,13 @@ makes every rule it guards a candidate, so each of them reports the user as unde
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import product
 
 from .checks import MANAGER_ID, OBJECT_ID, check_items, group_ids, read
-from .compiler import Getter, compile_getter
+from .compiler import Getter, compile_getter, compile_getters
 from .errors import RuleError
 from .nodes import And, CollectionTest, Comparison, DirectReports, ItemRef, MemberOf, Node, Or
 from .properties import Property, PropType
@@ -61,112 +61,155 @@ class _Reader:
 
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.getter: Getter | None = compile_getter(source.prop) if source.prop else None
+        # Unchecked, as the compiled rules read: a mistyped value raises AttributeError or
+        # TypeError, and `values` then names it.
+        self.read: Getter = (
+            compile_getter(source.prop, _normalise(source)) if source.prop else self._special
+        )
 
     def values(self, user: dict) -> list:
         """The user's values for this source; raises RuleError (kind "AttributeTypeMismatch")
         when one has the wrong type."""
-        source = self.source
-        if source.special == "memberOf":
+        try:
+            return self.read(user)
+        except (AttributeError, TypeError):
+            assert self.source.prop is not None
+            check_items(self.source.prop, user, "user", self.source.item_field)  # raises
+            raise
+
+    def _special(self, user: dict) -> list:
+        if self.source.special == "memberOf":
             found, error = group_ids(user, "user")
             if error is not None:
                 raise error
             return found
-        if source.special == "manager":
-            manager_id = read(MANAGER_ID, user, "user")
-            return [manager_id.casefold()] if isinstance(manager_id, str) and manager_id else []
-        try:
-            return self._read(user)
-        except (AttributeError, TypeError):
-            assert source.prop is not None
-            check_items(source.prop, user, "user", source.item_field)  # raises the RuleError
-            raise
+        manager_id = read(MANAGER_ID, user, "user")
+        return [manager_id.casefold()] if isinstance(manager_id, str) and manager_id else []
 
-    def _read(self, user: dict) -> list[object]:
-        # Unchecked, as the compiled rules read; a mistyped value raises AttributeError or
-        # TypeError, and `values` then names it.
-        assert self.getter is not None and self.source.prop is not None
-        raw = self.getter(user)
-        kind = self.source.prop.type
-        if raw is None:
-            return [None] if kind is PropType.BOOLEAN else []
-        if kind is PropType.BOOLEAN:
-            if raw.__class__ is not bool:
-                raise TypeError("not a boolean")
-            return [raw]
-        if kind not in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
-            return [raw.casefold()]
-        if raw.__class__ is not list:
-            raise TypeError("not a list")
-        items = raw
-        if self.source.item_field is not None:
-            name = self.source.item_field.path[0]
-            items = [i.get(name) for i in items]
-        return [i.casefold() for i in items if i is not None]
+
+def _normalise(source: Source) -> str:
+    """The expression (of the raw value `v`) giving a source's values as the keys hold them:
+    case-folded strings, a boolean or None for a boolean (null is a value there); anything
+    else of the wrong class raises TypeError (`_reject`) or AttributeError."""
+    assert source.prop is not None
+    kind = source.prop.type
+    if kind is PropType.BOOLEAN:
+        return "[v] if v.__class__ is bool else [None] if v is None else _reject()"
+    if kind in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
+        field = source.item_field
+        items = "v" if field is None else f"[x.get({field.path[0]!r}) for x in v]"
+        return (
+            f"[i.casefold() for i in {items} if i is not None] if v.__class__ is list "
+            "else [] if v is None else _reject()"
+        )
+    return "[] if v is None else [v.casefold()]"
 
 
 class _SourceIndex:
-    """The keys of one source: exact values, prefixes by length, required substrings.
+    """The keys of one source: exact values, prefixes, required substrings.
 
     `slots` are the positions of its plain sources in the per-user list of values that
     `RuleSet.candidates` reads once, so a property several indexes share is read once.
+    Prefixes are bucketed by their first `_cut` characters (the shortest prefix's length):
+    one lookup per value finds the few that can apply, where a table per prefix length
+    cost one lookup per length (10 for the bench's -startsWith rules).
     """
 
     def __init__(self, source: Source, slots: tuple[int, ...]) -> None:
         self.source = source
         self.slots = slots
         self.exact: dict[object, list[str]] = {}
-        self.prefixes: dict[int, dict[str, list[str]]] = {}
+        self.prefixes: dict[str, list[str]] = {}
         self.contains: dict[str, list[str]] = {}
         self.rule_ids: set[str] = set()
+        self._cut = 0
+        self._buckets: dict[str, list[tuple[str, list[str]]]] = {}
 
     def add(self, mode: str, value: object, rule_id: str) -> None:
         self.rule_ids.add(rule_id)
         if mode == "exact":
-            table = self.exact
-        elif mode == "prefix":
+            self.exact.setdefault(value, []).append(rule_id)
+        elif mode == "contains":
             assert isinstance(value, str)
-            table = self.prefixes.setdefault(len(value), {})
+            self.contains.setdefault(value, []).append(rule_id)
         else:
-            table = self.contains
-        table.setdefault(value, []).append(rule_id)
+            assert isinstance(value, str) and value
+            self._add_prefix(value, rule_id)
+
+    def _add_prefix(self, prefix: str, rule_id: str) -> None:
+        known = prefix in self.prefixes
+        self.prefixes.setdefault(prefix, []).append(rule_id)
+        if known:
+            return  # its bucket holds the same list of rule ids
+        if self._buckets and len(prefix) >= self._cut:
+            self._buckets.setdefault(prefix[: self._cut], []).append(
+                (prefix, self.prefixes[prefix])
+            )
+            return
+        self._cut = len(prefix)  # shorter than every bucket key: bucket them all again
+        self._buckets = {}
+        for known_prefix, ids in self.prefixes.items():
+            self._buckets.setdefault(known_prefix[: self._cut], []).append((known_prefix, ids))
 
     def collect(self, read: list[list | None], found: set[str]) -> None:
         """Adds the rules whose keys the user's values hit; None in `read` is a value that
         could not be read, and a rule is never skipped on such a value."""
-        if len(self.slots) == 1:
-            values = read[self.slots[0]]
-        else:
-            parts = [read[slot] for slot in self.slots]
-            values = None if any(part is None for part in parts) else product(*parts)
-        if values is None:
+        parts = [read[slot] for slot in self.slots]
+        if None in parts:
             found.update(self.rule_ids)
             return
-        exact, prefixes, contains = self.exact, self.prefixes, self.contains
+        values = parts[0] if len(parts) == 1 else product(*parts)
+        exact, buckets, contains = self.exact, self._buckets, self.contains
+        if not (buckets or contains):
+            for value in values:
+                hits = exact.get(value)
+                if hits:
+                    found.update(hits)
+            return
         for value in values:
             hits = exact.get(value)
             if hits:
                 found.update(hits)
-            if not (prefixes or contains) or not isinstance(value, str):
+            if not isinstance(value, str):
                 continue
-            for length, table in prefixes.items():
-                hits = table.get(value[:length])
-                if hits:
-                    found.update(hits)
+            for prefix, ids in buckets.get(value[: self._cut], ()):
+                if value.startswith(prefix):
+                    found.update(ids)
             for literal, ids in contains.items():
                 if literal in value:
                     found.update(ids)
 
 
-def _read_all(readers: list[_Reader], user: dict) -> list[list | None]:
-    """Each plain source's values for one user, None where one has the wrong type."""
-    read: list[list | None] = []
-    for reader in readers:
+class _Readers:
+    """Every plain source the indexes use, read once per user: the properties by one compiled
+    function (one call instead of one per property), then the pseudo-properties."""
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        ordered = sorted(sources, key=lambda source: source.prop is None)
+        self.slot = {source: n for n, source in enumerate(ordered)}
+        self._readers = [_Reader(source) for source in ordered]
+        self._specials = [reader for reader in self._readers if reader.source.prop is None]
+        self._properties = compile_getters(
+            [(source.prop, _normalise(source)) for source in ordered if source.prop is not None]
+        )
+
+    def read(self, user: dict) -> list[list | None]:
+        """Each source's values, None where one has the wrong type: all unchecked in one go,
+        then (for the rare user with a mistyped value) one by one."""
         try:
-            read.append(reader.values(user))
-        except RuleError:
-            read.append(None)
-    return read
+            values: list[list | None] = self._properties(user)
+            for reader in self._specials:
+                values.append(reader.read(user))
+            return values
+        except (AttributeError, TypeError, RuleError):
+            return [_checked(reader, user) for reader in self._readers]
+
+
+def _checked(reader: _Reader, user: dict) -> list | None:
+    try:
+        return reader.values(user)
+    except RuleError:
+        return None
 
 
 class RuleSet:
@@ -174,19 +217,26 @@ class RuleSet:
 
     def __init__(self, rules: Mapping[str, Rule]) -> None:
         self.rules = dict(rules)
-        self._always: list[str] = []
-        self._readers: list[_Reader] = []
+        guards = {
+            rule_id: dict.fromkeys(_guard(rule.tree) or ()) if rule.object_type == "user" else {}
+            for rule_id, rule in self.rules.items()
+        }
+        self._always = [rule_id for rule_id, keys in guards.items() if not keys]
+        self._readers = _Readers(
+            dict.fromkeys(
+                plain
+                for keys in guards.values()
+                for source, _, _ in keys
+                for plain in source.parts or (source,)
+            )
+        )
         indexes: dict[Source, _SourceIndex] = {}
-        slots: dict[Source, int] = {}
-        for rule_id, rule in self.rules.items():
-            keys = _guard(rule.tree) if rule.object_type == "user" else None
-            if keys is None:
-                self._always.append(rule_id)
-                continue
-            for source, mode, value in set(keys):
+        for rule_id, keys in guards.items():
+            for source, mode, value in keys:
                 index = indexes.get(source)
                 if index is None:
-                    index = indexes[source] = _SourceIndex(source, self._slots(source, slots))
+                    slots = tuple(self._readers.slot[p] for p in source.parts or (source,))
+                    index = indexes[source] = _SourceIndex(source, slots)
                 index.add(mode, value, rule_id)
         self._indexes = list(indexes.values())
         self._uses_now = any(r.uses_now for r in self.rules.values())
@@ -209,17 +259,9 @@ class RuleSet:
     def indexed_share(self) -> float:
         return 1 - len(self._always) / len(self.rules) if self.rules else 1.0
 
-    def _slots(self, source: Source, slots: dict[Source, int]) -> tuple[int, ...]:
-        """The positions of `source`'s plain sources among the readers, adding new ones."""
-        for plain in source.parts or (source,):
-            if plain not in slots:
-                slots[plain] = len(self._readers)
-                self._readers.append(_Reader(plain))
-        return tuple(slots[plain] for plain in source.parts or (source,))
-
     def candidates(self, user: dict) -> set[str]:
         found = set(self._always)
-        read = _read_all(self._readers, user)
+        read = self._readers.read(user)
         for index in self._indexes:
             index.collect(read, found)
         return found

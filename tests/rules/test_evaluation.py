@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -97,6 +98,31 @@ def test_dotnet_end_anchor_matches_before_a_final_newline() -> None:
     rule = parse(r'user.displayName -match "abc\Z"')
     assert rule.matches({"displayName": "xabc\n"})
     assert not parse(r'user.displayName -match "abc\z"').matches({"displayName": "xabc\n"})
+
+
+_LITERAL_PATTERNS = ["^Ana B", "son$", "^ana$", "a b", "^@contoso.com", "x-1,y:z/w=v_"]
+_VALUES = ["Ana Bson", "ANA B", "Bob Anason\n", "ana\n", "ana\n\n", "ana b\n", "ßon", "SON"]
+
+
+def _regex_says(pattern: str, value: str) -> bool:
+    return regex.search(pattern, value, regex.IGNORECASE | regex.V0) is not None
+
+
+@pytest.mark.parametrize("pattern", _LITERAL_PATTERNS)
+@pytest.mark.parametrize("value", _VALUES)
+def test_a_literal_pattern_answers_as_the_regex_does(pattern: str, value: str) -> None:
+    # Literal patterns skip the regex on ASCII values; the answer must not change.
+    rule = parse(f'user.displayName -match "{pattern}"')
+    assert rule.matches({"displayName": value}) is _regex_says(pattern, value)
+
+
+@given(
+    pattern=st.sampled_from(_LITERAL_PATTERNS),
+    value=st.text(alphabet="AaNnBbSsOo xyz-\nßK\u212a\u017f@", max_size=12),
+)
+def test_a_literal_pattern_answers_as_the_regex_does_on_any_text(pattern: str, value: str) -> None:
+    rule = parse(f'user.displayName -match "{pattern}"')
+    assert rule.matches({"displayName": value}) is _regex_says(pattern, value)
 
 
 def test_dotnet_named_groups_are_accepted() -> None:
