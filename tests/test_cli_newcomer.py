@@ -124,6 +124,23 @@ def test_the_wrapper_runs_the_cli_from_any_directory(tmp_path: Path) -> None:
     assert result.stdout.startswith(f"{SAMPLE}: 11 groups")
 
 
+def test_a_python_without_the_packages_is_told_which_python_to_use() -> None:
+    """`python -m reconciler plan` with the system Python ended in a bare ModuleNotFoundError."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "reconciler", "plan"],  # -S: no site-packages at all
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {sys.executable} lacks the package ")
+    assert "/.venv/bin/python -m reconciler" in result.stderr and "scripts/setup" in result.stderr
+
+
 # --- the built-in local default -------------------------------------------------------------
 
 
