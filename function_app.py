@@ -122,13 +122,16 @@ async def full_reconcile(timer: func.TimerRequest) -> None:
     """Repair drift: missed notifications, rule edits, manual changes, `system.now` rules."""
     from reconciler.graph import open_directory
     from reconciler.policy import load_policy
-    from reconciler.service import reconcile_all
+    from reconciler.service import RunOptions, reconcile_all
     from reconciler.settings import rules_file
     from reconciler.state.tables import shared_state
 
     settings = Settings.from_env()
     async with open_directory(settings) as directory, shared_state(settings) as state:
-        report = await reconcile_all(directory, load_policy(rules_file()), settings, state=state)
+        options = RunOptions.from_settings(settings)
+        report = await reconcile_all(
+            directory, load_policy(rules_file()), settings, options=options, state=state
+        )
     _record(
         "full_reconcile",
         logging.INFO,

@@ -150,6 +150,7 @@ async def settle(
 async def _run(
     message: work.Message, directory: WorkerDirectory, settings: Settings, state: StateStore
 ) -> WorkerOutcome:
+    from reconciler.plan.selection import select_groups
     from reconciler.service import reconcile_groups, reconcile_users
     from reconciler.settings import rules_file
 
@@ -176,21 +177,18 @@ async def _run(
             state=state,
         )
     else:
-        known = {g.id for g in policy.usable_groups}
-        wanted = [g for g in message.group_ids if g.lower() in known]
-        if len(wanted) < len(message.group_ids):
-            _record(
-                logging.WARNING,
-                "unmanaged-groups",
-                groups=[g for g in message.group_ids if g.lower() not in known],
-            )
+        selection = select_groups(policy, message.group_ids)
+        wanted = [g.id for g in selection.groups if g.ok]
+        unmanaged = [*selection.unknown, *(g.id for g in selection.groups if not g.ok)]
+        if unmanaged:
+            _record(logging.WARNING, "unmanaged-groups", groups=unmanaged)
         if not wanted:
             return WorkerOutcome("group", detail="no managed group named")
         report = await reconcile_groups(
             directory,
             policy,
             settings,
-            [g.lower() for g in wanted],
+            wanted,
             cause=message.cause,
             correlation_id=message.correlation_id,
             state=state,

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.policy import Policy, loads_policy
 from reconciler.rules import parse
-from reconciler.service import reconcile_all, reconcile_groups, reconcile_users
+from reconciler.service import RunOptions, reconcile_all, reconcile_groups, reconcile_users
 from reconciler.settings import Settings
 from tests.memory_directory import MemoryDirectory
 
@@ -122,7 +122,8 @@ async def test_a_second_apply_makes_no_writes() -> None:
 async def test_a_dry_run_plans_without_writing() -> None:
     directory = tenant()
 
-    report = await reconcile_all(directory, policy(), settings(), dry_run=True)
+    options = RunOptions.from_settings(settings(), dry_run=True)
+    report = await reconcile_all(directory, policy(), settings(), options=options)
 
     assert directory.writes == []
     assert report.dry_run and report.groups[0].status == "planned"
@@ -249,7 +250,8 @@ async def test_allow_mass_removal_releases_a_held_group() -> None:
     for n in range(10):
         directory.users_by_id[uid(n)]["department"] = None
 
-    report = await reconcile_all(directory, policy(), settings(), allow_mass_removal=True)
+    options = RunOptions.from_settings(settings(), allow_mass_removal=True)
+    report = await reconcile_all(directory, policy(), settings(), options=options)
 
     assert directory.member_ids(SALES) == sales_ids(20) - sales_ids(10)
     assert report.groups[0].plan.guard.released
@@ -329,7 +331,8 @@ async def test_only_the_chosen_groups_are_read_and_written() -> None:
 
 async def test_an_unknown_group_id_is_refused() -> None:
     with pytest.raises(ValueError, match="not a group of"):
-        await reconcile_all(tenant(), policy(), settings(), group_ids=[VIPS])
+        options = RunOptions.from_settings(settings(), group_ids=[VIPS])
+        await reconcile_all(tenant(), policy(), settings(), options=options)
 
 
 async def test_member_of_rules_use_the_source_groups_members_not_per_user_calls() -> None:

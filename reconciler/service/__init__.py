@@ -1,6 +1,7 @@
 """The jobs: full and incremental reconciliation against a `Directory`, with a RunReport.
 
-report = await reconcile_all(directory, policy, settings, dry_run=True)
+options = RunOptions.from_settings(settings, dry_run=True)   # built once by the caller
+report = await reconcile_all(directory, policy, settings, options=options)
 report = await reconcile_users(directory, policy, settings, ["<user id>"], cause="notification")
 report.exit_code, report.to_json()
 report.outcome   # done / retry later (directory or state) / held / failed: what callers act on
@@ -8,6 +9,7 @@ report.outcome   # done / retry later (directory or state) / held / failed: what
 
 from reconciler.service.full import chosen_groups, reconcile_all, reconcile_groups
 from reconciler.service.incremental import reconcile_users
+from reconciler.service.options import RunOptions
 from reconciler.service.outcome import Outcome
 from reconciler.service.report import (
     EXIT_ERRORS,
@@ -33,6 +35,7 @@ __all__ = [
     "GroupResult",
     "Outcome",
     "Progress",
+    "RunOptions",
     "RunReport",
     "SubscriptionOutcome",
     "UpkeepResult",

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 
 from reconciler.directory import Directory
 from reconciler.plan import GuardLimits, GuardVerdict, Planner
+from reconciler.plan.blocking import unwritable
+from reconciler.plan.membership import direct_groups
 from reconciler.policy import ManagedGroup, Policy
 from reconciler.rules import RuleSet
-from reconciler.service.incremental import direct_groups
 from reconciler.service.record import record_run
 from reconciler.service.report import GroupResult, RunReport
-from reconciler.service.run import Run, finish_run, request_counts, unwritable
+from reconciler.service.run import Run, finish_run, request_counts
 from reconciler.service.writes import apply_plan
 from reconciler.settings import Settings
 from reconciler.state import HoldError, HoldStore, StateStore

@@ -14,7 +14,6 @@ from reconciler.plan.budget import (
     grant,
     needs_member_count,
 )
-from reconciler.settings import Settings
 from reconciler.state import BudgetStore, StateConflict, StateUnavailable
 
 CONFLICT_RETRIES = 50
@@ -22,15 +21,6 @@ CONFLICT_RETRIES = 50
 
 MemberCount = Callable[[str], Awaitable[int | None]]
 """A group's current member count, None when it cannot be read (the floor alone applies)."""
-
-
-def budget_limits(settings: Settings) -> BudgetLimits:
-    return BudgetLimits(
-        max_removal_percent=settings.max_removal_percent,
-        removal_floor=settings.removal_floor,
-        window_minutes=settings.removal_window_minutes,
-        tenant_max=settings.max_tenant_removals_per_window,
-    )
 
 
 async def spend(

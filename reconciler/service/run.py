@@ -1,4 +1,4 @@
-"""One run's context: cause, correlation id, guard limits, progress, and its audit records."""
+"""One run's context: cause, correlation id, progress, and its audit records."""
 
 from __future__ import annotations
 
@@ -9,23 +9,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from reconciler.audit import Event, audit
-from reconciler.directory import Directory, GroupInfo
-from reconciler.plan import GroupPlan, GuardLimits
+from reconciler.directory import Directory
+from reconciler.plan import GroupPlan
 from reconciler.service.report import RunReport
-from reconciler.settings import Settings
 
 Progress = Callable[[str, int, int | None], None]
 """progress(stage, done, total): "groups" read, "users" listed, "writes" (groups written)."""
-
-
-def guard_limits(settings: Settings, allow_mass_removal: bool | None = None) -> GuardLimits:
-    allow = settings.allow_mass_removal if allow_mass_removal is None else allow_mass_removal
-    return GuardLimits(
-        max_removal_percent=settings.max_removal_percent,
-        removal_floor=settings.removal_floor,
-        min_expected_users=settings.min_expected_users,
-        allow_mass_removal=allow,
-    )
 
 
 @dataclass(slots=True)
@@ -105,12 +94,3 @@ def finish_run(run: Run, report: RunReport) -> None:
     summary = report.summary()
     del summary["cause"], summary["correlationId"]
     run.audit("summary", perGroup=report.per_group_counts(), **summary)
-
-
-def unwritable(info: GroupInfo | None) -> str | None:
-    """Why a group gets no writes, from what the directory says of it; None when it can."""
-    if info is None:
-        return "the group does not exist in the directory"
-    if info.refusal:
-        return f"Graph will not change this group's members: {info.refusal}"
-    return None
