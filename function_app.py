@@ -52,20 +52,22 @@ log = logging.getLogger("reconciler.webhook")
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def notifications(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
+def notifications(
+    req: func.HttpRequest, msg: QueueOutput, context: func.Context
+) -> func.HttpResponse:
     """Graph change notifications (lifecycle items too: the two may share one URL and one
     POST): queue the good items, drop and count the others, answer 202."""
-    return _webhook("notifications", req, msg)
+    return _webhook("notifications", req, msg, context)
 
 
 @app.route(route="lifecycle", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @app.queue_output(
     arg_name="msg", queue_name="%USER_CHANGES_QUEUE%", connection="AzureWebJobsStorage"
 )
-def lifecycle(req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
+def lifecycle(req: func.HttpRequest, msg: QueueOutput, context: func.Context) -> func.HttpResponse:
     """Graph lifecycle notifications (change items too): each event becomes a maintenance
     message the worker acts on (never Graph here: the SDK stays off the 3-second path)."""
-    return _webhook("lifecycle", req, msg)
+    return _webhook("lifecycle", req, msg, context)
 
 
 # --- Queue worker ------------------------------------------------------------------------------
@@ -274,14 +276,17 @@ def _enqueue_sync(
     return func.HttpResponse(json.dumps(queued), status_code=202, mimetype="application/json")
 
 
-def _webhook(route: str, req: func.HttpRequest, msg: QueueOutput) -> func.HttpResponse:
+def _webhook(
+    route: str, req: func.HttpRequest, msg: QueueOutput, context: func.Context
+) -> func.HttpResponse:
     """Validate each item on its own, hand every good one to the queue output binding, then
     record what was handed over. The host writes the binding after this returns and answers
-    500 if it cannot (Graph retries), so a good item is either queued or retried."""
+    500 if it cannot (Graph retries), so a good item is either queued or retried. The
+    correlation id is the invocation's trace id: one operation in Application Insights."""
     token = req.params.get("validationToken")
     if token is not None:  # before any body parsing: the validation POST body is not JSON
         return _handshake(token)
-    correlation_id = work.new_correlation_id()
+    correlation_id = work.new_correlation_id(context.trace_context.trace_parent)
     try:
         batch = notify.read_notifications(req.get_body(), client_state=webhook_client_state())
     except notify.NotificationError as error:

@@ -19,11 +19,12 @@ that old workers would misread needs a new `v`.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+
+from reconciler.telemetry.correlation import correlation_id_from
 
 VERSION = 1
 MAX_IDS = 200
@@ -91,8 +92,10 @@ class MaintenanceMessage:
 Message = UsersMessage | GroupMessage | MaintenanceMessage
 
 
-def new_correlation_id() -> str:
-    return uuid.uuid4().hex
+def new_correlation_id(traceparent: str | None = None) -> str:
+    """The trace id of the invocation's `traceparent` when there is one (one id for the
+    notification's whole trip, README "Telemetry"), else a fresh one."""
+    return correlation_id_from(traceparent)
 
 
 def users_messages(

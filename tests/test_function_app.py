@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import function_app
+from harness.invocation import TRACEPARENT, invocation
 from reconciler import queue as work
 
 SECRET = "s3cret-client-state"
@@ -77,7 +78,7 @@ def change(user_id: str, client_state: object = SECRET) -> dict:
 def notifications(*items: object) -> tuple[func.HttpResponse, Out]:
     out = Out()
     body = json.dumps({"value": list(items)}).encode()
-    return function_app.notifications(post("notifications", body), out), out
+    return function_app.notifications(post("notifications", body), out, invocation()), out
 
 
 def error_of(response: func.HttpResponse) -> dict:
@@ -252,7 +253,7 @@ def test_validation_token_is_echoed_exactly_as_plain_text_before_any_body_parsin
 ) -> None:
     out = Out()
     request = post(route, b"this body is not JSON", {"validationToken": token})
-    response = getattr(function_app, route)(request, out)
+    response = getattr(function_app, route)(request, out, invocation())
     assert response.status_code == 200
     assert response.get_body() == token.encode("utf-8")
     assert response.mimetype == "text/plain"
@@ -264,7 +265,9 @@ def test_validation_token_is_echoed_exactly_as_plain_text_before_any_body_parsin
 @pytest.mark.parametrize("token", ["", "x" * 1025])
 def test_absurd_validation_tokens_get_400(route: str, token: str) -> None:
     out = Out()
-    response = getattr(function_app, route)(post(route, b"", {"validationToken": token}), out)
+    response = getattr(function_app, route)(
+        post(route, b"", {"validationToken": token}), out, invocation()
+    )
     assert response.status_code == 400
     assert b"1 to 1,024 characters" in response.get_body()
     assert out.calls == 0
@@ -273,7 +276,7 @@ def test_absurd_validation_tokens_get_400(route: str, token: str) -> None:
 def test_validation_works_without_client_state_configured(monkeypatch) -> None:
     monkeypatch.delenv("CLIENT_STATE")
     response = function_app.notifications(
-        post("notifications", params={"validationToken": "t"}), Out()
+        post("notifications", params={"validationToken": "t"}), Out(), invocation()
     )
     assert (response.status_code, response.get_body()) == (200, b"t")
 
@@ -338,7 +341,7 @@ def test_bodies_that_are_no_notification_collection_get_400_and_enqueue_nothing(
     body: bytes, where: str
 ) -> None:
     out = Out()
-    response = function_app.notifications(post("notifications", body), out)
+    response = function_app.notifications(post("notifications", body), out, invocation())
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "InvalidNotification"
@@ -376,7 +379,7 @@ def test_a_mixed_post_answers_202_and_queues_every_good_item(route: str, caplog)
     caplog.set_level("INFO", logger="reconciler.webhook")
     out = Out()
     body = json.dumps({"value": mixed_post()}).encode()
-    response = getattr(function_app, route)(post(route, body), out)
+    response = getattr(function_app, route)(post(route, body), out, invocation())
     assert response.status_code == 202
     assert response.get_body() == b""  # the answer never says which check failed
     assert out.user_ids() == IDS[:3]
@@ -389,12 +392,26 @@ def test_a_mixed_post_answers_202_and_queues_every_good_item(route: str, caplog)
     assert notice["lifecycleEvent"] == "missed"
 
 
+@pytest.mark.parametrize("route", ["notifications", "lifecycle"])
+def test_the_correlation_id_is_the_invocation_trace_id(route: str) -> None:
+    """One notification, one operation in Application Insights: host request, messages,
+    worker spans and writes share the host's trace id."""
+    items = [change(IDS[0]), lifecycle_item("missed")]
+    body = json.dumps({"value": items}).encode()
+    traced, fresh = Out(), Out()
+    getattr(function_app, route)(post(route, body), traced, invocation())
+    getattr(function_app, route)(post(route, body), fresh, invocation(traceparent="bogus"))
+    assert {m.correlation_id for m in traced.messages()} == {TRACEPARENT.split("-")[1]}
+    (other,) = {m.correlation_id for m in fresh.messages()}
+    assert len(other) == 32 and other != TRACEPARENT.split("-")[1]
+
+
 def test_2000_items_in_one_post_are_all_queued() -> None:
     ids = [f"5f3c1b7e-0000-4000-8000-{n:012d}" for n in range(2000)]
     items = [change(i) for i in ids]
     body = json.dumps({"value": items}, indent=2).encode()  # Graph's largest plausible shape
     out = Out()
-    response = function_app.notifications(post("notifications", body), out)
+    response = function_app.notifications(post("notifications", body), out, invocation())
     assert response.status_code == 202
     assert out.user_ids() == ids
     assert [len(m.user_ids) for m in out.messages()] == [200] * 10
@@ -433,7 +450,9 @@ def test_log_records_never_contain_the_client_state_or_the_token(caplog) -> None
     notifications(change(IDS[0]), change(IDS[1], "forged-guess"))
     notifications(change(IDS[0]), {"clientState": "forged-guess"})
     notifications({"clientState": SECRET, "resource": "forged-guess", "changeType": "x"})
-    function_app.notifications(post("notifications", params={"validationToken": "tok-123"}), Out())
+    function_app.notifications(
+        post("notifications", params={"validationToken": "tok-123"}), Out(), invocation()
+    )
     assert caplog.records
     assert SECRET not in caplog.text
     assert "forged-guess" not in caplog.text
@@ -446,7 +465,7 @@ def test_log_records_never_contain_the_client_state_or_the_token(caplog) -> None
 def lifecycle_post(*items: dict) -> tuple[func.HttpResponse, Out]:
     out = Out()
     body = json.dumps({"value": list(items), "validationTokens": ["jwt"]}).encode()
-    return function_app.lifecycle(post("lifecycle", body), out), out
+    return function_app.lifecycle(post("lifecycle", body), out, invocation()), out
 
 
 def lifecycle_item(event: str, client_state: object = SECRET) -> dict:
@@ -506,14 +525,14 @@ def test_forged_lifecycle_notifications_renew_nothing() -> None:
 
 def test_a_lifecycle_item_without_its_fields_is_dropped_and_the_post_still_202() -> None:
     out = Out()
-    response = function_app.lifecycle(post("lifecycle", b'{"value": [{}]}'), out)
+    response = function_app.lifecycle(post("lifecycle", b'{"value": [{}]}'), out, invocation())
     assert response.status_code == 202
     assert out.calls == 0
 
 
 def test_a_lifecycle_body_that_is_not_json_gets_400() -> None:
     out = Out()
-    response = function_app.lifecycle(post("lifecycle", b"{oops"), out)
+    response = function_app.lifecycle(post("lifecycle", b"{oops"), out, invocation())
     assert response.status_code == 400
     assert error_of(response)["where"] == "body"
     assert out.calls == 0
@@ -556,7 +575,7 @@ def test_fuzzed_webhook_bodies_never_5xx_and_never_enqueue_unauthenticated_ids(
     body: bytes,
 ) -> None:
     out = Out()
-    response = function_app.notifications(post("notifications", body), out)
+    response = function_app.notifications(post("notifications", body), out, invocation())
     assert response.status_code in (202, 400)
     if response.status_code == 400:
         assert out.calls == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import function_app
+from harness.invocation import invocation
 from reconciler import queue as work
 from reconciler.cli import main
 from reconciler.settings import Settings
@@ -52,10 +53,16 @@ def test_no_secret_in_any_log_record_stdout_or_stderr(
     caplog.set_level(logging.DEBUG)
     # webhook: genuine, forged (with guesses near the secret), malformed, validation
     body = {"value": [change(USER, CLIENT_STATE), change(USER, CLIENT_STATE[:-1])]}
-    function_app.notifications(post("notifications", json.dumps(body).encode()), Out())
-    function_app.notifications(post("notifications", b'{"value": [{"clientState": 1}]}'), Out())
+    function_app.notifications(
+        post("notifications", json.dumps(body).encode()), Out(), invocation()
+    )
+    function_app.notifications(
+        post("notifications", b'{"value": [{"clientState": 1}]}'), Out(), invocation()
+    )
     function_app.lifecycle(
-        post("lifecycle", json.dumps({"value": [{"clientState": CLIENT_STATE}]}).encode()), Out()
+        post("lifecycle", json.dumps({"value": [{"clientState": CLIENT_STATE}]}).encode()),
+        Out(),
+        invocation(),
     )
     # worker: a real message through the production Graph adapter, and a poisoned one
     queue = RecordingQueue()

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import function_app
+from harness.invocation import invocation
 from reconciler import notify
 from reconciler import queue as work
 from tests.test_function_app import SECRET, SUB, Out, change, post
@@ -33,7 +34,7 @@ def test_huge_bodies_get_413_before_parsing_and_enqueue_nothing(route: str, size
     items = json.dumps(change(uid(1)))
     body = ('{"value": [' + ",".join([items] * (size // len(items) + 1)) + "]}").encode()
     out = Out()
-    response = getattr(function_app, route)(post(route, body), out)
+    response = getattr(function_app, route)(post(route, body), out, invocation())
     assert response.status_code == 413
     assert json.loads(response.get_body())["error"]["code"] == "PayloadTooLarge"
     assert out.calls == 0
@@ -45,7 +46,10 @@ def test_a_body_just_under_the_limit_is_still_read() -> None:
     body = ('{"value": [' + ",".join([item] * count) + "]}").encode()
     assert len(body) <= notify.MAX_BODY_BYTES
     out = Out()
-    assert function_app.notifications(post("notifications", body), out).status_code == 202
+    assert (
+        function_app.notifications(post("notifications", body), out, invocation()).status_code
+        == 202
+    )
     assert out.user_ids() == [uid(1)]
 
 
@@ -57,7 +61,7 @@ def test_thousands_of_ids_become_chunks_of_at_most_200(count: int, duplicates: b
     items = [change(i) for i in ids] + ([change(i) for i in ids[:50]] if duplicates else [])
     out = Out()
     body = json.dumps({"value": items}).encode()
-    response = function_app.notifications(post("notifications", body), out)
+    response = function_app.notifications(post("notifications", body), out, invocation())
     assert response.status_code == 202
     messages = out.messages()
     assert all(1 <= len(m.user_ids) <= 200 for m in messages)
@@ -92,7 +96,7 @@ def test_only_items_with_the_exact_client_state_are_enqueued_whatever_the_subscr
         items.append(item)
     out = Out()
     body = json.dumps({"value": items}).encode()
-    response = function_app.notifications(post("notifications", body), out)
+    response = function_app.notifications(post("notifications", body), out, invocation())
     assert response.status_code == 202  # a missing clientState drops that item, not the POST
     assert out.user_ids() == [uid(n) for n, s in enumerate(states) if s == SECRET]
     for message in out.messages():
@@ -107,7 +111,9 @@ def test_forged_lifecycle_items_never_queue_a_renewal(states: list[object]) -> N
         for s in states
     ]
     out = Out()
-    response = function_app.lifecycle(post("lifecycle", json.dumps({"value": items}).encode()), out)
+    response = function_app.lifecycle(
+        post("lifecycle", json.dumps({"value": items}).encode()), out, invocation()
+    )
     assert response.status_code == 202
     assert (out.calls == 1) == (SECRET in states)
 
@@ -126,7 +132,9 @@ def test_valid_tokens_are_echoed_byte_for_byte_as_nosniff_plain_text(
     route: str, token: str
 ) -> None:
     out = Out()
-    response = getattr(function_app, route)(post(route, b"{}", {"validationToken": token}), out)
+    response = getattr(function_app, route)(
+        post(route, b"{}", {"validationToken": token}), out, invocation()
+    )
     assert response.status_code == 200
     assert response.get_body() == token.encode("utf-8", "surrogatepass")
     assert response.mimetype == "text/plain"
@@ -143,7 +151,9 @@ def test_valid_tokens_are_echoed_byte_for_byte_as_nosniff_plain_text(
 )
 def test_invalid_tokens_are_never_echoed(route: str, token: str) -> None:
     out = Out()
-    response = getattr(function_app, route)(post(route, b"", {"validationToken": token}), out)
+    response = getattr(function_app, route)(
+        post(route, b"", {"validationToken": token}), out, invocation()
+    )
     assert response.status_code == 400
     body = response.get_body().decode()
     assert "<" not in body and len(body) < 200
