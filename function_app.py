@@ -30,8 +30,9 @@ from reconciler import queue as work
 from reconciler.object_id import is_object_id
 from reconciler.operator_http import Answer
 from reconciler.settings import Settings, SettingsError, webhook_client_state
+from reconciler.telemetry.setup import enable_from_env as enable_telemetry
 
-# Binding expressions (%USER_CHANGES_QUEUE%, %FULL_RECONCILE_SCHEDULE%) are resolved by the
+# Binding expressions (%USER_CHANGES_QUEUE%, the two schedules) are resolved by the
 # Functions host from its app settings (local.settings.json Values under `func start`), never
 # from what this module could put into os.environ: the host runs in another process. So both
 # settings must be app settings; local.settings.sample.json and the README's list carry them.
@@ -82,6 +83,7 @@ async def process_user_changes(message: func.QueueMessage) -> None:
     from reconciler.work_queue import StorageWorkQueue
     from reconciler.worker import process_message
 
+    enable_telemetry()
     settings = Settings.from_env()
     outcome = await process_message(
         message.get_body().decode("utf-8", errors="replace"),
@@ -128,6 +130,7 @@ async def full_reconcile(timer: func.TimerRequest) -> None:
     from reconciler.settings import rules_file
     from reconciler.state.tables import shared_state
 
+    enable_telemetry()
     settings = Settings.from_env()
     async with open_directory(settings) as directory, shared_state(settings) as state:
         options = RunOptions.from_settings(settings)
@@ -149,6 +152,7 @@ async def subscription_upkeep(timer: func.TimerRequest) -> None:
     from reconciler.graph import open_directory
     from reconciler.service import upkeep
 
+    enable_telemetry()
     settings = Settings.from_env()
     async with open_directory(settings) as directory:
         result = await upkeep(directory, settings)
