@@ -1,5 +1,6 @@
 """The OpenTelemetry SDK with in-memory exporters, installed once for the test process (the
-global providers can be set only once); each test reads what was recorded since it began."""
+global providers can be set only once); each test reads what was recorded while it ran.
+Outside the tests that ask for `recorded`, spans and audit log records are not kept."""
 
 from __future__ import annotations
 
@@ -21,11 +22,23 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from reconciler.telemetry.setup import AUDIT_LOGGER
 
 
+class _WhileRecording(SimpleSpanProcessor):
+    """Keeps spans only while a test records (other tests' spans would pile up)."""
+
+    recording = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.recording:
+            super().on_end(span)
+
+
 @dataclass
 class Recorded:
     spans: InMemorySpanExporter
     metric_reader: InMemoryMetricReader
     logs: InMemoryLogRecordExporter
+    span_processor: _WhileRecording
+    log_handler: LoggingHandler
 
     def finished_spans(self) -> list[ReadableSpan]:
         return list(self.spans.get_finished_spans())
@@ -59,17 +72,16 @@ def _install() -> Recorded:
     if _SESSION is None:
         spans = InMemorySpanExporter()
         tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+        processor = _WhileRecording(spans)
+        tracer_provider.add_span_processor(processor)
         trace.set_tracer_provider(tracer_provider)
         reader = InMemoryMetricReader()
         metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
         logs = InMemoryLogRecordExporter()
         logger_provider = LoggerProvider()
         logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-        audit_logger = logging.getLogger(AUDIT_LOGGER)
-        audit_logger.addHandler(LoggingHandler(logger_provider=logger_provider))
-        audit_logger.setLevel(logging.INFO)  # as `setup.enable_from_env` sets it
-        _SESSION = Recorded(spans, reader, logs)
+        handler = LoggingHandler(logger_provider=logger_provider)
+        _SESSION = Recorded(spans, reader, logs, processor, handler)
     return _SESSION
 
 
@@ -78,4 +90,16 @@ def recorded() -> Iterator[Recorded]:
     session = _install()
     session.spans.clear()
     session.logs.clear()
-    yield session
+    audit_logger = logging.getLogger(AUDIT_LOGGER)
+    level = audit_logger.level
+    audit_logger.setLevel(logging.INFO)  # as `setup.enable_from_env` sets it
+    audit_logger.addHandler(session.log_handler)
+    session.span_processor.recording = True
+    try:
+        yield session
+    finally:
+        session.span_processor.recording = False
+        audit_logger.removeHandler(session.log_handler)
+        audit_logger.setLevel(level)
+        session.spans.clear()
+        session.logs.clear()
