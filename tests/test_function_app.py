@@ -130,6 +130,7 @@ def test_the_app_declares_every_function_once(indexed: dict) -> None:
     assert sorted(indexed) == [
         "console",
         "decide_hold",
+        "delta_catchup",
         "full_reconcile",
         "lifecycle",
         "list_holds",
@@ -191,6 +192,8 @@ def test_timers_take_their_schedule_from_settings(indexed: dict) -> None:
         "%FULL_RECONCILE_SCHEDULE%"
     )
     assert bindings(indexed, "subscription_upkeep")["timerTrigger"]["runOnStartup"] is True
+    catch_up = bindings(indexed, "delta_catchup")["timerTrigger"]
+    assert (catch_up["schedule"], catch_up["runOnStartup"]) == ("%DELTA_CATCHUP_SCHEDULE%", False)
 
 
 @pytest.mark.parametrize(
@@ -605,21 +608,34 @@ def claimed_ids(item: dict) -> set[str]:
 
 # --- cold start ----------------------------------------------------------------------------------
 
-HEAVY = ("msgraph", "msgraph_core", "kiota_", "azure.identity", "azure.storage", "azure.core")
+HEAVY = (
+    *("msgraph", "msgraph_core", "kiota_", "azure.identity", "azure.storage", "azure.core"),
+    *("opentelemetry", "azure.monitor"),  # telemetry costs ~0.5 s: never for the webhook
+)
 
 
 def test_cold_import_loads_no_graph_sdk_identity_or_storage_client() -> None:
+    """Imported, then one notification answered, with Application Insights configured."""
     script = (
         "import json, os, sys\n"
         "import function_app\n"
-        "print(json.dumps({'modules': sorted(sys.modules),"
-        " 'queue': os.environ.get('USER_CHANGES_QUEUE')}))\n"
+        "queue = os.environ.get('USER_CHANGES_QUEUE')\n"
+        "import azure.functions as func\n"
+        "from harness.invocation import invocation\n"
+        "from tests.test_function_app import Out, change, post\n"
+        "body = json.dumps({'value': [change('5f3c1b7e-0000-4000-8000-000000000001')]})\n"
+        "answer = function_app.notifications(post('notifications', body.encode()), Out(),"
+        " invocation())\n"
+        "print(json.dumps({'modules': sorted(sys.modules), 'queue': queue,"
+        " 'status': answer.status_code}))\n"
     )
     environ = {
         name: value
         for name, value in os.environ.items()
         if name not in ("USER_CHANGES_QUEUE", "CLIENT_STATE", "AzureWebJobsStorage")
     }
+    environ["CLIENT_STATE"] = SECRET
+    environ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=0;IngestionEndpoint=x"
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -634,5 +650,6 @@ def test_cold_import_loads_no_graph_sdk_identity_or_storage_client() -> None:
     heavy = [m for m in report["modules"] if m.startswith(HEAVY)]
     assert heavy == []
     assert "function_app" in report["modules"]  # the check looked at a real import
+    assert report["status"] == 202
     # The host resolves %USER_CHANGES_QUEUE% from its app settings; the import sets nothing.
     assert report["queue"] is None
