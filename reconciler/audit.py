@@ -48,6 +48,10 @@ def audit(
     record["cause"] = cause
     record["correlationId"] = correlation_id
     record.update((k, v) for k, v in details.items() if not _SECRET_NAME.search(k))
+    if event == "change" and record.get("result") == "done":
+        lag = metrics.write_lag_seconds()
+        if lag is not None:  # in a queue message: since the webhook received the notification
+            record["lagSeconds"] = round(lag, 3)
     level = logging.WARNING if event in ("failure", "hold") else logging.INFO
     text = json.dumps(record, ensure_ascii=False, default=str, sort_keys=False)
     logger.log(level, text, extra=_dimensions(record))
@@ -70,6 +74,9 @@ def _dimensions(record: dict[str, object]) -> dict[str, str | int | float | bool
 def _count(record: dict[str, object]) -> None:
     if record["event"] == "change":
         action, result = str(record.get("action")), str(record.get("result"))
-        metrics.record_change(action, result, str(record["cause"]))
+        lag = record.get("lagSeconds")
+        metrics.record_change(
+            action, result, str(record["cause"]), lag if isinstance(lag, float) else None
+        )
     elif record["event"] == "hold":
         metrics.holds.add(1, {"cause": str(record["cause"])})

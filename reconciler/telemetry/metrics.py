@@ -50,10 +50,16 @@ def lag_counted_from(received_at: datetime) -> Iterator[None]:
         _received_at.reset(token)
 
 
-def record_change(action: str, result: str, cause: str) -> None:
-    """One audited membership change; a written one also records its lag, if known."""
-    membership_changes.add(1, {"action": action, "result": result, "cause": cause})
+def write_lag_seconds() -> float | None:
+    """Seconds since the current message's notification arrived; None outside a message."""
     received_at = _received_at.get()
-    if result == "done" and received_at is not None:
-        lag = (datetime.now(UTC) - received_at).total_seconds()
-        write_lag.record(max(0.0, lag), {"cause": cause})
+    if received_at is None:
+        return None
+    return max(0.0, (datetime.now(UTC) - received_at).total_seconds())
+
+
+def record_change(action: str, result: str, cause: str, lag_seconds: float | None) -> None:
+    """One audited membership change; a written one inside a message also records its lag."""
+    membership_changes.add(1, {"action": action, "result": result, "cause": cause})
+    if lag_seconds is not None:
+        write_lag.record(lag_seconds, {"cause": cause})

@@ -61,6 +61,12 @@ def test_a_written_change_records_its_lag_from_the_notification(recorded: Record
         _change("held", cause="recheck")  # not written: no lag
         _change("done", cause="recheck")
     assert recorded.histogram_counts("reconciler.write.lag")[key] - before == 1
+    lags = [
+        dict(log.log_record.attributes).get("lagSeconds")
+        for log in recorded.logs.get_finished_logs()
+    ]
+    assert lags[0] is None and lags[1] is None  # outside a message; not written
+    assert 2 <= lags[2] < 60  # the dimension KQL's "lag p95 per hour" reads
 
 
 def test_guard_holds_are_counted(recorded: Recorded) -> None:
