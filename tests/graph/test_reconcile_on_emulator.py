@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from reconciler.policy import Policy, load_policy, loads_policy
-from reconciler.service import reconcile_all, reconcile_users
+from reconciler.service import RunOptions, reconcile_all, reconcile_users
 from reconciler.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,9 +139,9 @@ async def test_a_blanked_department_for_half_the_sales_team_is_held(graph, direc
     assert report.exit_code == 3
     assert report.to_json()["groups"][0]["held"]
     assert len(graph.writes()) == writes and user_members(graph, SALES) == set(sellers)
-    released = await reconcile_all(
-        directory, policy, settings(REMOVAL_FLOOR="1"), allow_mass_removal=True
-    )
+    config = settings(REMOVAL_FLOOR="1")
+    options = RunOptions.from_settings(config, allow_mass_removal=True)
+    released = await reconcile_all(directory, policy, config, options=options)
     assert released.exit_code == 0 and len(user_members(graph, SALES)) < len(sellers)
 
 
