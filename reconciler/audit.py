@@ -4,7 +4,8 @@ Events: "change" (an add or remove, with its result: done, planned, paused or he
 (a group the guard held, with the numbers), "failure" (a group or a write that failed, with
 Graph's reason), "undecided" (a rule that could not decide for a user), "skip" (a user that
 no longer exists), "subscription" (a create, renew, reauthorize, delete or keep of our Graph
-subscription) and "summary" (the end of a run). Every record carries the cause and the
+subscription), "catchup" (a delta catch-up: started, caught-up or resync, with the users
+queued) and "summary" (the end of a run). Every record carries the cause and the
 correlation id. Field names that look like credentials are dropped, whatever the caller
 passes: a token or secret must never reach the logs.
 
@@ -24,7 +25,9 @@ from reconciler.telemetry import metrics
 
 logger = logging.getLogger("reconciler.audit")
 
-Event = Literal["change", "hold", "failure", "undecided", "skip", "subscription", "summary"]
+Event = Literal[
+    "change", "hold", "failure", "undecided", "skip", "subscription", "catchup", "summary"
+]
 _LOG_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_NAME = re.compile(r"token|secret|password|authorization|credential|client_?state", re.I)
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from reconciler.directory import Directory
+from reconciler.directory import Directory, DirectoryError
 from reconciler.plan import Decision, decide, invert_members, member_of_sources, reason_for
 from reconciler.policy import ManagedGroup
 from reconciler.rules import Explanation, Rule, RuleError
 
 SHOWN = ("displayName", "userPrincipalName")
-"""Read besides the rule's own properties, so people are shown by name, not only by id."""
+"""Read afterwards for the users shown, so people appear by name, not only by id; the
+listing itself reads only what the rule needs (a third less to transfer over 100k users)."""
 _GROUP_TYPE = "#microsoft.graph.group"
 
 
@@ -67,9 +68,6 @@ class _Collector:
             reason = reason_for(decision, self.group, user, self.now)  # type: ignore[arg-type]
             self.users.append(_result(user, None, reason))
 
-    def change(self) -> Change:
-        return Change(self.count, tuple(self.users))
-
 
 async def try_rule(
     directory: Directory,
@@ -87,6 +85,8 @@ async def try_rule(
     started = time.perf_counter()
     current: set[str] = set()
     if group is not None:
+        # Reasons name the clauses of the rule under test, not of the one in the file.
+        group = replace(group, rule=rule, rule_text=rule.text)
         current = {m.id.lower() for m in await directory.members(group.id) if m.is_user}
     members = len(current)
     member_of = await _member_of(directory, rule)
@@ -94,7 +94,7 @@ async def try_rule(
     counts = {True: 0, False: 0, None: 0}
     join, leave = _Collector(listed, group, now), _Collector(listed, group, now)
     users = 0
-    async for page in directory.user_pages(rule.select | set(SHOWN), manager=rule.needs_manager):
+    async for page in directory.user_pages(rule.select, manager=rule.needs_manager):
         for user in page:
             user_id = str(user.get("id", "")).lower()
             if not user_id:
@@ -120,20 +120,45 @@ async def try_rule(
                 join.add(user, decision)
             elif decision.member is False and member:
                 leave.add(user, decision)
+    shown = [*found[True], *found[False], *found[None], *join.users, *leave.users]
+    named = await _names(directory, [u.id for u in shown])
     return RuleTest(
         rule=rule.text,
         users=users,
         matched=counts[True],
         undecided=counts[None],
-        matches=tuple(found[True]),
-        non_matches=tuple(found[False]),
-        undecided_users=tuple(found[None]),
+        matches=_named(found[True], named),
+        non_matches=_named(found[False], named),
+        undecided_users=_named(found[None], named),
         seconds=time.perf_counter() - started,
         group=group,
         members=members,
-        join=join.change(),
-        leave=leave.change(),
+        join=Change(join.count, _named(join.users, named)),
+        leave=Change(leave.count, _named(leave.users, named)),
         unlisted=tuple(sorted(current)),
+    )
+
+
+async def _names(directory: Directory, user_ids: list[str]) -> Mapping[str, dict | None]:
+    """displayName and userPrincipalName of the users shown, in a few $batch reads."""
+    unique = list(dict.fromkeys(user_ids))
+    if not unique:
+        return {}
+    try:
+        found = await directory.users(unique, SHOWN, manager=False, member_of=False)
+    except DirectoryError:  # names are for reading comfort: the ids and counts stand
+        return {}
+    return {user_id.lower(): user for user_id, user in found.items()}
+
+
+def _named(users: list[UserResult], named: Mapping[str, dict | None]) -> tuple[UserResult, ...]:
+    return tuple(
+        replace(
+            user,
+            name=str((named.get(user.id.lower()) or {}).get("displayName") or user.name),
+            upn=str((named.get(user.id.lower()) or {}).get("userPrincipalName") or user.upn),
+        )
+        for user in users
     )
 
 

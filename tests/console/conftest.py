@@ -72,8 +72,10 @@ def status(stack: Stack) -> dict:
     return answer.json()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped: while Playwright's sync API runs, its event loop is the running one in
+    this thread, and pytest-asyncio's tests elsewhere could not start theirs."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which(CHROMIUM)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import httpx
 
-from devhost.easy_auth import principal_header
+from devhost import DevHost
+from devhost.easy_auth import parse_principal, principal_header
 from harness.stack import Stack
-from tests.console.conftest import full_run, screenshot, status
+from tests.console.conftest import ROOT, full_run, screenshot, status
 
 SALES = "10000000-0000-4000-8000-000000000001"
 READER = ("rita@contoso.com", "Reconciler.Read")
@@ -141,3 +142,25 @@ def test_a_reader_cannot_reach_the_approval_and_a_post_without_the_token_is_refu
         content=b"csrf=made-up",
     )
     assert forged.status_code == 403 and "Form expired" in forged.text
+
+
+def test_devhost_principal_signs_every_request_in_and_replaces_a_clients_header(
+    console_stack: Stack,
+) -> None:
+    host = DevHost(
+        app="function_app",
+        port=0,
+        settings=None,
+        host_json=ROOT / "tests/devhost/host.json",
+        app_dir=ROOT,
+        principal=parse_principal("dora@contoso.com:Reconciler.Read"),
+    )
+    eve = principal_header("eve@contoso.com", ["Reconciler.Approve"])
+    with host:
+        plain = httpx.get(f"{host.base_url}/api/console/groups")
+        forged = httpx.get(
+            f"{host.base_url}/api/console/groups", headers={"X-MS-CLIENT-PRINCIPAL": eve}
+        )
+    assert plain.status_code == 200 and "dora@contoso.com" in plain.text
+    assert forged.status_code == 200 and "dora@contoso.com" in forged.text
+    assert "eve@contoso.com" not in forged.text
