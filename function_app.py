@@ -9,6 +9,7 @@
     queue %USER_CHANGES_QUEUE%         the worker: re-read, converge, schedule one recheck
     queue %USER_CHANGES_QUEUE%-poison  one clear record per dead message
     timer full_reconcile (%FULL_RECONCILE_SCHEDULE%), timer subscription_upkeep (6-hourly)
+    timer delta_catchup (%DELTA_CATCHUP_SCHEDULE%): users changed since the delta link
 
 The HTTP functions here sit on Graph's 3-second path and run on every cold start, so this
 module and what it imports stay light: no Graph SDK, azure-identity or storage client (a test
@@ -165,6 +166,37 @@ async def subscription_upkeep(timer: func.TimerRequest) -> None:
     )
     if not done:  # the host records a failed invocation; the next run (6-hourly) tries again
         raise RuntimeError(f"subscription upkeep {result.outcome.kind}: {result.outcome.reason}")
+    if result.subscription is not None and result.subscription.created:
+        await delta_catchup_now(settings, "recreated")  # the gap had no subscription
+
+
+@app.timer_trigger(arg_name="timer", schedule="%DELTA_CATCHUP_SCHEDULE%", run_on_startup=False)
+async def delta_catchup(timer: func.TimerRequest) -> None:
+    """Safety net between full runs: queue the users changed since the saved delta link."""
+    await delta_catchup_now(Settings.from_env(), "schedule", past_due=timer.past_due)
+
+
+async def delta_catchup_now(settings: Settings, reason: str, *, past_due: bool = False) -> None:
+    """One catch-up (reconciler/service/catchup.py); a retryable failure fails the run."""
+    from reconciler.policy import load_policy
+    from reconciler.service.lifecycle import run_catchup
+    from reconciler.settings import rules_file
+
+    result = await run_catchup(settings, load_policy(rules_file()), reason)
+    retry = result.outcome.kind == "retry"
+    _record(
+        "delta_catchup",
+        logging.ERROR if retry else logging.INFO,
+        result.correlation_id,
+        reason=reason,
+        kind=result.kind,
+        users=result.users,
+        messages=result.messages,
+        outcome=result.outcome.kind,
+        pastDue=past_due,
+    )
+    if retry:  # the next period tries again; the host records the failed run
+        raise RuntimeError(f"delta catch-up: {result.outcome.reason}")
 
 
 # --- On-demand sync ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ GET    /_emulator/writes?since=SEQ          the membership write log
 GET    /_emulator/notifications             {"pending": n, "value": [delivery records]}
 POST   /_emulator/subscriptions/{id}/lifecycle  {"lifecycleEvent": "reauthorizationRequired",
                                             "pauseDelivery": false}: send one now
+                                            (subscriptionRemoved also deletes the subscription)
 GET    /_emulator/clock                     the emulator's time
 POST   /_emulator/clock                     {"advanceSeconds": N}: move it forward
 PATCH  /_emulator/users/{id}                change any property as the source of authority

@@ -228,7 +228,8 @@ class Emulator:
         return sent
 
     def send_lifecycle(self, subscription_id: str, event: str, *, pause: bool) -> Notification:
-        """Send a lifecycle notification now, in the shape real tenants deliver (graph-facts §4)."""
+        """Send a lifecycle notification now, in the shape real tenants deliver (graph-facts §4);
+        `subscriptionRemoved` removes the subscription first, as Graph has when it says so."""
         subscription = self.subscriptions.get(subscription_id, self.clock.now())
         if subscription.lifecycle_url is None:
             raise GraphError(
@@ -252,9 +253,17 @@ class Emulator:
             "organizationId": self.directory.tenant_id,
             "tenantId": self.directory.tenant_id,
         }
-        if pause:
+        if event == "subscriptionRemoved":
+            # Graph sends it once the subscription is gone: nothing is notified any more.
+            self.subscriptions.delete(subscription.id, self.clock.now())
+        elif pause:
             self.subscriptions.put(replace(subscription, paused=True))
-        notification = Notification(subscription.id, subscription.lifecycle_url, item)
+        notification = Notification(
+            subscription.id,
+            subscription.lifecycle_url,
+            item,
+            after_removal=event == "subscriptionRemoved",
+        )
         self.notifier.submit(notification)
         return notification
 

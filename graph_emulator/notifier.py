@@ -32,6 +32,7 @@ class Notification:
     subscription_id: str
     url: str
     item: dict[str, Any]  # one element of the POSTed "value" array
+    after_removal: bool = False  # subscriptionRemoved: delivered although the subscription is gone
 
     @property
     def resource_id(self) -> str | None:
@@ -177,9 +178,10 @@ class Notifier:
         attempt = 0
         while True:
             settings = self._settings()
-            live = [n for n in batch if self._is_live(n.subscription_id)]
+            deliverable = [n.after_removal or self._is_live(n.subscription_id) for n in batch]
+            live = [n for n, ok in zip(batch, deliverable, strict=True) if ok]
             if len(live) != len(batch):
-                gone = [n for n in batch if not self._is_live(n.subscription_id)]
+                gone = [n for n, ok in zip(batch, deliverable, strict=True) if not ok]
                 self._record(url, gone, outcome="subscription-expired-or-deleted")
             batch = live
             if not batch:

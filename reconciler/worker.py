@@ -89,7 +89,7 @@ async def process_message(
                 factory(settings) as directory,
                 (state_factory or _table_state)(settings) as state,
             ):
-                done = await _run(message, directory, settings, state)
+                done = await _run(message, directory, settings, state, queue)
         except DirectoryError as error:  # opening the directory, or a call no job caught
             retry = Outcome.retry_later("directory", str(error))
             done = WorkerOutcome(_kind(message), outcome=retry)
@@ -148,23 +148,21 @@ async def settle(
 
 
 async def _run(
-    message: work.Message, directory: WorkerDirectory, settings: Settings, state: StateStore
+    message: work.Message,
+    directory: WorkerDirectory,
+    settings: Settings,
+    state: StateStore,
+    queue: WorkQueue,
 ) -> WorkerOutcome:
     from reconciler.plan.selection import select_groups
     from reconciler.service import reconcile_groups, reconcile_users
     from reconciler.settings import rules_file
 
     if isinstance(message, work.MaintenanceMessage):
-        from reconciler.service import upkeep
+        from reconciler.service.lifecycle import maintain
 
-        result = await upkeep(
-            directory,
-            settings,
-            message.subscription_id,
-            cause="lifecycle",
-            correlation_id=message.correlation_id,
-        )
-        return WorkerOutcome("maintenance", detail=message.action, outcome=result.outcome)
+        outcome = await maintain(message, directory, settings, state, queue, _policy(rules_file()))
+        return WorkerOutcome("maintenance", detail=message.action, outcome=outcome)
     policy = _policy(rules_file())
     if isinstance(message, work.UsersMessage):
         report = await reconcile_users(

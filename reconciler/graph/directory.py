@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from reconciler.delta import DeltaRound
 from reconciler.directory import DirectoryError, GroupInfo, Member, WriteOutcome
 
 from .batch import BATCH_LIMIT, BatchItem, send_batch
+from .delta import changes_since, latest_link
 from .transport import GraphResponse, GraphTransport
 
 PAGE_SIZE = 999  # Graph's maximum $top for users and members
@@ -214,6 +216,16 @@ class GraphDirectory:
             "DELETE", f"/subscriptions/{quote(subscription_id)}", kind="subscriptions.delete"
         )
         self._require_done(response, f"deleting subscription {subscription_id}")
+
+    # -- delta (reconciler/graph/delta.py) ---------------------------------------------------
+
+    async def latest_delta_link(self, select: Iterable[str]) -> str:
+        """A `/users/delta` link tracking `select` from now on."""
+        return await latest_link(self.transport, select)
+
+    async def user_changes(self, link: str) -> DeltaRound:
+        """The users changed since `link`; DeltaExpired when Graph lost its sync state."""
+        return await changes_since(self.transport, link)
 
     # -- plumbing ----------------------------------------------------------------------------
 

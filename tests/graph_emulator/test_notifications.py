@@ -247,6 +247,23 @@ def test_a_paused_subscription_loses_changes_until_reauthorized(
     assert any(e["outcome"] == "lost-while-paused" for e in graph.notifications()["value"])
 
 
+def test_subscription_removed_deletes_the_subscription_and_later_changes_go_unnotified(
+    api: Api, receiver: WebhookReceiver, graph: EmulatorServer, member_ids: list[str]
+) -> None:
+    subscription = subscribe(api, receiver)
+    graph.send_lifecycle(subscription["id"], "subscriptionRemoved")
+    receiver.wait_for(lambda: len(receiver.notifications()) == 1)
+    (item,) = receiver.notifications()[0].items
+    assert item["lifecycleEvent"] == "subscriptionRemoved"
+    assert api.get(f"/subscriptions/{subscription['id']}").status_code == 404
+    touch(api, member_ids[0])
+    sentinel = subscribe(api, receiver)  # a new subscription sees the next change
+    touch(api, member_ids[1])
+    receiver.wait_for(lambda: member_ids[1] in ids(receiver))
+    assert ids(receiver) == [member_ids[1]]
+    assert sentinel["id"] != subscription["id"]
+
+
 def test_lifecycle_needs_a_lifecycle_url(
     api: Api, receiver: WebhookReceiver, graph: EmulatorServer
 ) -> None:
