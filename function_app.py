@@ -31,6 +31,7 @@ from reconciler import queue as work
 from reconciler.object_id import is_object_id
 from reconciler.operator_http import Answer
 from reconciler.settings import Settings, SettingsError, webhook_client_state
+from reconciler.structured_log import log_json
 from reconciler.telemetry.setup import enable_from_env as enable_telemetry
 
 # Binding expressions (%USER_CHANGES_QUEUE%, the two schedules) are resolved by the
@@ -399,6 +400,6 @@ def _misconfigured(route: str, correlation_id: str, error: SettingsError) -> fun
 
 
 def _record(route: str, level: int, correlation_id: str, **fields: object) -> None:
-    """One JSON record per webhook event; callers never pass clientState or tokens."""
+    """One JSON record per webhook event (fields that look like secrets are dropped)."""
     record = {"event": "webhook", "route": route, "correlationId": correlation_id, **fields}
-    log.log(level, json.dumps(record, ensure_ascii=False))
+    log_json(log, level, record)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Literal
 
+from reconciler.structured_log import without_secrets
 from reconciler.telemetry import metrics
 
 logger = logging.getLogger("reconciler.audit")
@@ -29,7 +29,6 @@ Event = Literal[
     "change", "hold", "failure", "undecided", "skip", "subscription", "catchup", "summary"
 ]
 _LOG_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_SECRET_NAME = re.compile(r"token|secret|password|authorization|credential|client_?state", re.I)
 
 
 def audit(
@@ -50,7 +49,7 @@ def audit(
             record[name] = value
     record["cause"] = cause
     record["correlationId"] = correlation_id
-    record.update((k, v) for k, v in details.items() if not _SECRET_NAME.search(k))
+    record.update(without_secrets(details))
     if event == "change" and record.get("result") == "done":
         lag = metrics.write_lag_seconds()
         if lag is not None:  # in a queue message: since the webhook received the notification

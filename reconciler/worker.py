@@ -10,7 +10,6 @@ is copied to the poison queue at once. No error text is ever parsed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -23,6 +22,7 @@ from reconciler.directory import Directory, DirectoryError
 from reconciler.service.outcome import Outcome
 from reconciler.service.subscription import SubscriptionDirectory
 from reconciler.settings import Settings
+from reconciler.structured_log import log_json
 from reconciler.telemetry.messages import observed_message
 from reconciler.work_queue import QueueUnavailable
 
@@ -240,4 +240,4 @@ def _policy(path: Path) -> Policy:
 
 
 def _record(level: int, event: str, **fields: object) -> None:
-    log.log(level, json.dumps({"event": event, **fields}, ensure_ascii=False))
+    log_json(log, level, {"event": event, **fields})
