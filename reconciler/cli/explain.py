@@ -49,8 +49,10 @@ def run_explain(args: argparse.Namespace, out: Output) -> int:
     if args.rule is not None and args.group:
         return out.fail("give either --rule or --group, not both")
     user = read_user(args.user) if args.user is not None else {}
+    targets: list[Target]
+    broken: list[ManagedGroup] = []
     if args.rule is not None:
-        targets, broken = [(None, _parse_rule(args.rule))], []
+        targets = [(None, _parse_rule(args.rule))]
     else:
         targets, broken = _group_targets(args, out)
     memberships: set[str] | None = None

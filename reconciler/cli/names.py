@@ -59,7 +59,7 @@ class NameBook:
         return found
 
     def wrap(self, directory: Directory) -> Directory:
-        return _NamingDirectory(directory, self)  # type: ignore[return-value]  # a Directory by delegation
+        return _NamingDirectory(directory, self)
 
 
 class _NamingDirectory:
