@@ -163,6 +163,25 @@ def test_without_any_settings_the_sample_rules_are_used_and_said(
     assert os.environ["GRAPH_CREDENTIAL"] == "static"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apply"],
+        ["sync-user", ANA],
+        ["explain", "--group", SALES, "--user-id", ANA],
+    ],
+)
+def test_every_command_that_read_the_rules_runs_on_a_fresh_clone(
+    directory: MemoryDirectory, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(directory, *argv)
+
+    err = capsys.readouterr().err
+    assert "cannot read the rules file" not in err
+    assert "using the sample rules" in err
+    assert code in (0, 1)  # 1: the sample's other groups are not in this directory
+
+
 def test_a_rules_toml_or_rules_file_setting_wins_over_the_sample(
     directory: MemoryDirectory, capsys: pytest.CaptureFixture[str], app_root: Path, rules: str
 ) -> None:
@@ -212,6 +231,21 @@ def test_unreachable_graph_is_one_clear_line_and_exit_1(
     )
     assert len(lines) == 2 and lines[1].startswith("  hint: start the emulator")
     assert captured.out == ""
+
+
+def test_a_graph_that_accepts_but_never_answers_fails_within_the_probe_timeout(
+    capsys: pytest.CaptureFixture[str], rules: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reconciler.graph.preflight.PROBE_TIMEOUT_SECONDS", 0.3)
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody reads
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        base = f"http://127.0.0.1:{silent.getsockname()[1]}/v1.0"
+        os.environ.update(GRAPH_BASE_URL=base, GRAPH_CREDENTIAL="static", GRAPH_STATIC_TOKEN="t")
+
+        assert main(["plan", "--rules", rules]) == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == f"error: cannot reach Graph at {base}: connected, but no answer within 0.3 s"
 
 
 def test_the_local_default_says_where_it_looked_for_graph(
