@@ -75,7 +75,12 @@ def _who(request: ConsoleRequest, console: ConsoleSettings):  # -> Principal | P
     except PrincipalError as error:
         return refusal(403, "Not signed in", str(error))
     if principal is None:
-        return refusal(403, "Not signed in", "no signed-in principal (X-MS-CLIENT-PRINCIPAL)")
+        return refusal(
+            403,
+            "Not signed in",
+            "no signed-in principal (X-MS-CLIENT-PRINCIPAL): sign in at "
+            "/.auth/login/aad?post_login_redirect_uri=/api/console/groups",
+        )
     if not principal.can_read:
         return refusal(
             403,
