@@ -3,12 +3,12 @@ approve or reject behind a confirmation page (a POST with the form token)."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from reconciler.console.context import Context
 from reconciler.console.web import Page
 from reconciler.operator_http import decide_answer, hold_answer, holds_answer
+from reconciler.structured_log import log_json
 
 ACTIONS = ("approve", "reject")
 log = logging.getLogger("reconciler.console")
@@ -35,18 +35,17 @@ async def decide_hold(ctx: Context, hold_id: str, action: str) -> Page:
     answer = await decide_answer(ctx.settings, hold_id, action, by)
     # The approval's own changes are audited with approvedBy; this record says who asked
     # through the console, also when the decision failed.
-    log.info(
-        json.dumps(
-            {
-                "event": "console-decision",
-                "hold": hold_id,
-                "action": action,
-                "by": ctx.principal.name,
-                "principalId": ctx.principal.object_id,
-                "status": answer.status,
-            },
-            ensure_ascii=False,
-        )
+    log_json(
+        log,
+        logging.INFO,
+        {
+            "event": "console-decision",
+            "hold": hold_id,
+            "action": action,
+            "by": ctx.principal.name,
+            "principalId": ctx.principal.object_id,
+            "status": answer.status,
+        },
     )
     if answer.status != 200:
         return ctx.failed(answer, f"{action} hold {hold_id}")

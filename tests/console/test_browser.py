@@ -164,3 +164,27 @@ def test_devhost_principal_signs_every_request_in_and_replaces_a_clients_header(
     assert plain.status_code == 200 and "dora@contoso.com" in plain.text
     assert forged.status_code == 200 and "dora@contoso.com" in forged.text
     assert "eve@contoso.com" not in forged.text
+
+
+def test_an_approver_rejects_a_hold_and_nobody_is_removed(console_stack: Stack, signed_in) -> None:
+    stack = console_stack
+    tenant = stack.graph.export_tenant()
+    members = list(tenant["members"][SALES])
+    for user in tenant["users"]:
+        if user["id"] in members[: max(3, len(members) // 2)]:
+            user["department"] = "Finance"
+    stack.graph.load_tenant(tenant)
+    full_run(stack)
+    holds = httpx.get(stack.host.url("list_holds"), params={"status": "pending"}).json()["holds"]
+    [hold] = [h for h in holds if h["group"] == SALES]
+    before = set(stack.graph.export_tenant()["members"][SALES])
+
+    page = signed_in(*APPROVER)
+    page.goto(console(stack, f"holds/{hold['id']}"))
+    page.click("#reject")
+    assert "next run that wants these users removed holds them again" in page.inner_text("#confirm")
+    page.click("#confirm-button")
+    assert page.locator("#decision").inner_text() == "rejected"
+    decided = httpx.get(stack.host.url("show_hold").replace("{id}", hold["id"])).json()
+    assert decided["status"] == "rejected" and decided["decidedBy"].startswith("alex@")
+    assert set(stack.graph.export_tenant()["members"][SALES]) == before
