@@ -13,7 +13,7 @@ and names the mistyped value (kleene.py). The checks cost nothing on the happy p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -289,6 +289,12 @@ def compile_getters(reads: Sequence[tuple[Property, str]]) -> Callable[[dict], l
 
 
 def _define(code: str, source: _Source) -> Any:
-    namespace: dict[str, object] = {"__builtins__": _BUILTINS, **_RUNTIME, **source.names}
+    return define(code, source.names)
+
+
+def define(code: str, names: Mapping[str, object]) -> Any:
+    """The function `code` defines (named `compiled`), with the runtime helpers, a few
+    builtins and `names` in scope: generated code never reaches other builtins."""
+    namespace: dict[str, object] = {"__builtins__": _BUILTINS, **_RUNTIME, **names}
     exec(compile(code, "<rule>", "exec"), namespace)
     return namespace["compiled"]

@@ -18,13 +18,13 @@ makes every rule it guards a candidate, so each of them reports the user as unde
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import product
 
 from .checks import MANAGER_ID, OBJECT_ID, check_items, group_ids, read
-from .compiler import Getter, compile_getter, compile_getters
+from .compiler import Getter, compile_getter, compile_getters, define
 from .errors import RuleError
 from .nodes import And, CollectionTest, Comparison, DirectReports, ItemRef, MemberOf, Node, Or
 from .properties import Property, PropType
@@ -67,7 +67,7 @@ class _Reader:
             compile_getter(source.prop, _normalise(source)) if source.prop else self._special
         )
 
-    def values(self, user: dict) -> list:
+    def values(self, user: dict) -> Sequence:
         """The user's values for this source; raises RuleError (kind "AttributeTypeMismatch")
         when one has the wrong type."""
         try:
@@ -77,7 +77,7 @@ class _Reader:
             check_items(self.source.prop, user, "user", self.source.item_field)  # raises
             raise
 
-    def _special(self, user: dict) -> list:
+    def _special(self, user: dict) -> Sequence:
         if self.source.special == "memberOf":
             found, error = group_ids(user, "user")
             if error is not None:
@@ -90,11 +90,12 @@ class _Reader:
 def _normalise(source: Source) -> str:
     """The expression (of the raw value `v`) giving a source's values as the keys hold them:
     case-folded strings, a boolean or None for a boolean (null is a value there); anything
-    else of the wrong class raises TypeError (`_reject`) or AttributeError."""
+    else of the wrong class raises TypeError (`_reject`) or AttributeError. A single value
+    comes as a tuple, cheaper to build than a list for every user and property."""
     assert source.prop is not None
     kind = source.prop.type
     if kind is PropType.BOOLEAN:
-        return "[v] if v.__class__ is bool else [None] if v is None else _reject()"
+        return "(v,) if v.__class__ is bool else (None,) if v is None else _reject()"
     if kind in (PropType.STRING_COLLECTION, PropType.OBJECT_COLLECTION):
         field = source.item_field
         items = "v" if field is None else f"[x.get({field.path[0]!r}) for x in v]"
@@ -102,7 +103,7 @@ def _normalise(source: Source) -> str:
             f"[i.casefold() for i in {items} if i is not None] if v.__class__ is list "
             "else [] if v is None else _reject()"
         )
-    return "[] if v is None else [v.casefold()]"
+    return "() if v is None else (v.casefold(),)"
 
 
 class _SourceIndex:
@@ -119,16 +120,17 @@ class _SourceIndex:
         self.source = source
         self.slots = slots
         self.exact: dict[object, list[str]] = {}
+        self.sure: dict[object, list[str]] = {}  # exact keys that decide their rules
         self.prefixes: dict[str, list[str]] = {}
         self.contains: dict[str, list[str]] = {}
         self.rule_ids: set[str] = set()
         self._cut = 0
         self._buckets: dict[str, list[tuple[str, list[str]]]] = {}
 
-    def add(self, mode: str, value: object, rule_id: str) -> None:
+    def add(self, mode: str, value: object, rule_id: str, sure: bool = False) -> None:
         self.rule_ids.add(rule_id)
         if mode == "exact":
-            self.exact.setdefault(value, []).append(rule_id)
+            (self.sure if sure else self.exact).setdefault(value, []).append(rule_id)
         elif mode == "contains":
             assert isinstance(value, str)
             self.contains.setdefault(value, []).append(rule_id)
@@ -151,33 +153,54 @@ class _SourceIndex:
         for known_prefix, ids in self.prefixes.items():
             self._buckets.setdefault(known_prefix[: self._cut], []).append((known_prefix, ids))
 
-    def collect(self, read: list[list | None], found: set[str]) -> None:
-        """Adds the rules whose keys the user's values hit; None in `read` is a value that
-        could not be read, and a rule is never skipped on such a value."""
-        parts = [read[slot] for slot in self.slots]
-        if None in parts:
-            found.update(self.rule_ids)
-            return
-        values = parts[0] if len(parts) == 1 else product(*parts)
-        exact, buckets, contains = self.exact, self._buckets, self.contains
-        if not (buckets or contains):
-            for value in values:
-                hits = exact.get(value)
-                if hits:
-                    found.update(hits)
-            return
-        for value in values:
-            hits = exact.get(value)
-            if hits:
-                found.update(hits)
-            if not isinstance(value, str):
-                continue
-            for prefix, ids in buckets.get(value[: self._cut], ()):
-                if value.startswith(prefix):
-                    found.update(ids)
-            for literal, ids in contains.items():
-                if literal in value:
-                    found.update(ids)
+    def lookup_code(self, n: int, names: dict[str, object]) -> str:
+        """The lines of the compiled lookup (`_compile_lookup`) for this index, its tables
+        put in `names`: the user's values (a product of them for a joint source) hit exact
+        keys, then bucketed prefixes and substrings; an unreadable value (None) makes every
+        rule of the index a candidate, since a rule is never skipped on such a value."""
+        names.update({f"E{n}": self.exact, f"B{n}": self._buckets, f"R{n}": self.rule_ids})
+        names[f"S{n}"] = self.sure
+        names[f"C{n}"] = tuple(self.contains.items())
+        parts = [f"r{slot}" for slot in self.slots]
+        values = parts[0] if len(parts) == 1 else f"product({', '.join(parts)})"
+        lines = [
+            f"    if {' or '.join(f'{part} is None' for part in parts)}:",
+            f"        found.update(R{n})",
+            "    else:",
+            f"        for x in {values}:",
+            f"            h = E{n}.get(x)",
+            "            if h:",
+            "                found.update(h)",
+        ]
+        if self.sure:
+            lines += [
+                f"            h = S{n}.get(x)",
+                "            if h:",
+                "                sure.update(h)",
+            ]
+        if self._buckets or self.contains:
+            lines += [
+                "            if x.__class__ is str:",
+                f"                for p, h in B{n}.get(x[:{self._cut}], ()):",
+                "                    if x.startswith(p):",
+                "                        found.update(h)",
+                f"                for p, h in C{n}:",
+                "                    if p in x:",
+                "                        found.update(h)",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _compile_lookup(
+    indexes: list[_SourceIndex], slots: int
+) -> Callable[[list, set[str], set[str]], None]:
+    """One function `(values read, found, sure)` adding every index's candidates to `found`
+    and the rules its keys decide to `sure`: one call per user where a method per index
+    cost a call, attribute loads and a frame each."""
+    names: dict[str, object] = {"product": product}
+    body = "".join(index.lookup_code(n, names) for n, index in enumerate(indexes))
+    unpack = f"    {''.join(f'r{slot}, ' for slot in range(slots))}= read\n" if slots else ""
+    return define(f"def compiled(read, found, sure):\n{unpack}{body}    return None\n", names)
 
 
 class _Readers:
@@ -193,11 +216,11 @@ class _Readers:
             [(source.prop, _normalise(source)) for source in ordered if source.prop is not None]
         )
 
-    def read(self, user: dict) -> list[list | None]:
+    def read(self, user: dict) -> list[Sequence | None]:
         """Each source's values, None where one has the wrong type: all unchecked in one go,
         then (for the rare user with a mistyped value) one by one."""
         try:
-            values: list[list | None] = self._properties(user)
+            values: list[Sequence | None] = self._properties(user)
             for reader in self._specials:
                 values.append(reader.read(user))
             return values
@@ -205,7 +228,7 @@ class _Readers:
             return [_checked(reader, user) for reader in self._readers]
 
 
-def _checked(reader: _Reader, user: dict) -> list | None:
+def _checked(reader: _Reader, user: dict) -> Sequence | None:
     try:
         return reader.values(user)
     except RuleError:
@@ -232,13 +255,14 @@ class RuleSet:
         )
         indexes: dict[Source, _SourceIndex] = {}
         for rule_id, keys in guards.items():
+            sure = _decided_by_keys(self.rules[rule_id].tree)
             for source, mode, value in keys:
                 index = indexes.get(source)
                 if index is None:
                     slots = tuple(self._readers.slot[p] for p in source.parts or (source,))
                     index = indexes[source] = _SourceIndex(source, slots)
-                index.add(mode, value, rule_id)
-        self._indexes = list(indexes.values())
+                index.add(mode, value, rule_id, sure)
+        self._lookup = _compile_lookup(list(indexes.values()), len(self._readers.slot))
         self._uses_now = any(r.uses_now for r in self.rules.values())
         self._predicates = {rule_id: rule.predicate for rule_id, rule in self.rules.items()}
 
@@ -260,24 +284,30 @@ class RuleSet:
         return 1 - len(self._always) / len(self.rules) if self.rules else 1.0
 
     def candidates(self, user: dict) -> set[str]:
+        """The rules that can match `user`: those to evaluate and those already decided."""
+        found, sure = self._candidates(user)
+        return found | sure
+
+    def _candidates(self, user: dict) -> tuple[set[str], set[str]]:
+        """(rules to evaluate, rules that match without evaluation: see _decided_by_keys)."""
         found = set(self._always)
-        read = self._readers.read(user)
-        for index in self._indexes:
-            index.collect(read, found)
-        return found
+        sure: set[str] = set()
+        self._lookup(self._readers.read(user), found, sure)
+        return found, sure
 
     def evaluate(self, user: dict, now: datetime | None = None) -> Evaluation:
         if now is None and self._uses_now:
             now = datetime.now(UTC)
-        result = Evaluation(set())
+        found, matched = self._candidates(user)
+        undecided: dict[str, RuleError] = {}
         predicates = self._predicates
-        for rule_id in self.candidates(user):
+        for rule_id in found:
             try:
                 if predicates[rule_id](user, now):
-                    result.matched.add(rule_id)
+                    matched.add(rule_id)
             except RuleError as exc:
-                result.undecided[rule_id] = exc
-        return result
+                undecided[rule_id] = exc
+        return Evaluation(matched, undecided)
 
     def matching(self, user: dict, now: datetime | None = None) -> set[str]:
         return self.evaluate(user, now).matched
@@ -311,6 +341,34 @@ def _guard(node: Node, collection: Property | None = None) -> list[Key] | None:
             (Source(OBJECT_ID), "exact", node.manager_id),
         ]
     return None  # -not, -all
+
+
+def _decided_by_keys(node: Node) -> bool:
+    """Whether a hit on one of `node`'s keys means it matches, not only that it may: `node`
+    is an equality or -in on a string property, a boolean test, or an -and of such, joined
+    whole into one joint key. A user whose values were read unchecked without fault has a
+    case-folded string (or a boolean or null) in each, so the key hit is the comparison's
+    answer; a source that could not be read makes the rule a candidate as any other.
+    On the bench rules this skips most evaluations (70 % of rules are such -ands)."""
+    if isinstance(node, And):
+        if not all(_decided_by_keys(child) for child in node.children):
+            return False
+        combinations = 1
+        for child in node.children:
+            combinations *= len(_guard(child) or ())  # 0 for a child without keys
+        return 0 < combinations <= _JOINT_LIMIT
+    if not isinstance(node, Comparison) or not isinstance(node.subject, Property):
+        return False
+    kind, operand = node.subject.type, node.operand
+    if kind is PropType.BOOLEAN:
+        return node.operator in ("-eq", "-ne")
+    if kind is not PropType.STRING:
+        return False
+    if node.operator == "-eq":
+        return isinstance(operand, str) and operand != ""
+    if node.operator != "-in" or not isinstance(operand, frozenset):
+        return False
+    return bool(operand) and "" not in operand
 
 
 def _joint(options: list[list[Key]]) -> list[Key] | None:

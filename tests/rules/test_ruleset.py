@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.rules import RuleSet, parse
+from reconciler.rules import RuleError, RuleSet, parse
 
 WORDS = ["Sales", "sales", "SALES", "Sales Ops", "Engineering", "HR", "Ventes équipe", "ß", "K"]
 TITLES = ["Senior Engineer", "Sales Manager", "sales manager", "Intern", "Salesperson"]
@@ -165,3 +165,45 @@ def test_select_is_the_union_of_every_rule() -> None:
     )
     assert ruleset.select == {"id", "mobilePhone", "onPremisesExtensionAttributes"}
     assert ruleset.needs_manager and not ruleset.needs_member_of
+
+
+mistyped = st.sampled_from([5, 0, False, True, ["Sales"], {"a": 1}, 2.5])
+mixed_users = st.fixed_dictionaries(
+    {"id": st.just("11111111-2222-3333-4444-555555555555")},
+    optional={
+        "department": st.sampled_from([*WORDS, "", None]) | mistyped,
+        "jobTitle": st.sampled_from([*TITLES, None]) | mistyped,
+        "city": st.sampled_from(["Lagos", "SALES", None]) | mistyped,
+        "userType": st.sampled_from(["Member", "Guest", None]) | mistyped,
+        "accountEnabled": st.sampled_from([True, False, None]) | mistyped,
+    },
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(expressions(), min_size=1, max_size=12), st.lists(mixed_users, max_size=6))
+def test_ruleset_matches_brute_force_on_mistyped_values(texts: list[str], people: list) -> None:
+    # Keys that decide a rule without evaluating it must agree with it on every value too.
+    rules = {f"g{i}": parse(text) for i, text in enumerate(texts)}
+    ruleset = RuleSet(rules)
+    for user in people:
+        matched, undecided = set(), set()
+        for rule_id, rule in rules.items():
+            try:
+                if rule.matches(user, NOW):
+                    matched.add(rule_id)
+            except RuleError:
+                undecided.add(rule_id)
+        evaluation = ruleset.evaluate(user, NOW)
+        assert (evaluation.matched, set(evaluation.undecided)) == (matched, undecided)
+
+
+def test_a_key_decides_a_rule_only_when_it_covers_all_of_it() -> None:
+    rules = {
+        "never": parse('(user.department -eq "Sales") -and (user.country -in [])'),
+        "enabled": parse('(user.department -eq "Sales") -and (user.accountEnabled -ne false)'),
+        "senior": parse('(user.department -eq "Sales") -and (user.jobTitle -startsWith "Sen")'),
+        "anyone": parse('(user.department -eq "Sales") -or (user.city -eq "Lagos")'),
+    }
+    user = {"department": "SALES", "accountEnabled": None, "jobTitle": "Intern", "country": "US"}
+    assert RuleSet(rules).matching(user) == {"enabled", "anyone"}
