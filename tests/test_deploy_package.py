@@ -23,3 +23,6 @@ def test_the_package_holds_the_app_and_none_of_the_local_toolchain(tmp_path: Pat
     assert "local.settings.json" not in names  # secrets stay local; app settings live in Azure
     # Every rules-file example the sample references travels with it.
     assert "examples/ana.json" in names
+    # the console reads its templates and style sheet from the package at run time
+    assert "reconciler/console/templates/base.html" in names
+    assert "reconciler/console/static/console.css" in names
