@@ -35,6 +35,7 @@ async def respond(request: ConsoleRequest) -> Page:
         return Page(200, css, "text/css", {"Cache-Control": "max-age=300"})
     try:
         console = ConsoleSettings.from_env()
+        settings = Settings.from_env()
     except SettingsError as error:
         return refusal(500, "The console is not configured", str(error))
     refused = _who(request, console)
@@ -43,7 +44,7 @@ async def respond(request: ConsoleRequest) -> Page:
     principal = refused
     cookie = request.cookie(csrf.COOKIE)
     token = csrf.token_for(console.csrf_key, principal.audit_name, cookie)
-    ctx = Context(request, principal, Settings.from_env(), console, token)
+    ctx = Context(request, principal, settings, console, token)
     form: dict[str, str] = {}
     if request.method == "POST":
         try:
