@@ -19,6 +19,7 @@ from reconciler.console.holds import ACTIONS, decide_hold, hold_page, holds_page
 from reconciler.console.principal import (
     ROLE_APPROVE,
     ROLE_READ,
+    Principal,
     PrincipalError,
     read_principal,
 )
@@ -38,10 +39,9 @@ async def respond(request: ConsoleRequest) -> Page:
         settings = Settings.from_env()
     except SettingsError as error:
         return refusal(500, "The console is not configured", str(error))
-    refused = _who(request, console)
-    if isinstance(refused, Page):
-        return refused
-    principal = refused
+    principal = _who(request, console)
+    if isinstance(principal, Page):
+        return principal
     cookie = request.cookie(csrf.COOKIE)
     token = csrf.token_for(console.csrf_key, principal.audit_name, cookie)
     ctx = Context(request, principal, settings, console, token)
@@ -63,7 +63,8 @@ async def respond(request: ConsoleRequest) -> Page:
     return page
 
 
-def _who(request: ConsoleRequest, console: ConsoleSettings):  # -> Principal | Page
+def _who(request: ConsoleRequest, console: ConsoleSettings) -> Principal | Page:
+    """The signed-in principal with a console role, or the refusal page."""
     if not console.trust_principal:
         return refusal(
             403,

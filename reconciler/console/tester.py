@@ -88,55 +88,80 @@ async def try_rule(
         # Reasons name the clauses of the rule under test, not of the one in the file.
         group = replace(group, rule=rule, rule_text=rule.text)
         current = {m.id.lower() for m in await directory.members(group.id) if m.is_user}
-    members = len(current)
-    member_of = await _member_of(directory, rule)
-    found = {True: [], False: [], None: []}  # type: dict[bool | None, list[UserResult]]
-    counts = {True: 0, False: 0, None: 0}
-    join, leave = _Collector(listed, group, now), _Collector(listed, group, now)
-    users = 0
+    tally = _Tally(rule, group, current, await _member_of(directory, rule), samples, listed, now)
     async for page in directory.user_pages(rule.select, manager=rule.needs_manager):
         for user in page:
-            user_id = str(user.get("id", "")).lower()
-            if not user_id:
-                continue
-            users += 1
-            if member_of is not None:
-                groups = member_of.get(user_id, ())
-                user = {**user, "memberOf": [{"@odata.type": _GROUP_TYPE, "id": g} for g in groups]}
-            error: RuleError | None = None
-            try:
-                matched: bool | None = rule.matches(user, now)
-            except RuleError as caught:
-                matched, error = None, caught
-            counts[matched] += 1
-            if len(found[matched]) < samples:
-                found[matched].append(_result(user, rule.explain(user, now)))
-            if group is None:
-                continue
-            decision = decide(group, user_id, matched is True, error)
-            member = user_id in current
-            current.discard(user_id)
-            if decision.member is True and not member:
-                join.add(user, decision)
-            elif decision.member is False and member:
-                leave.add(user, decision)
+            tally.see(user)
+    found, join, leave = tally.found, tally.join, tally.leave
     shown = [*found[True], *found[False], *found[None], *join.users, *leave.users]
     named = await _names(directory, [u.id for u in shown])
     return RuleTest(
         rule=rule.text,
-        users=users,
-        matched=counts[True],
-        undecided=counts[None],
+        users=tally.users,
+        matched=tally.counts[True],
+        undecided=tally.counts[None],
         matches=_named(found[True], named),
         non_matches=_named(found[False], named),
         undecided_users=_named(found[None], named),
         seconds=time.perf_counter() - started,
         group=group,
-        members=members,
+        members=len(current),
         join=Change(join.count, _named(join.users, named)),
         leave=Change(leave.count, _named(leave.users, named)),
-        unlisted=tuple(sorted(current)),
+        unlisted=tuple(sorted(tally.current)),
     )
+
+
+class _Tally:
+    """One pass over the listing: counts by verdict, the first samples of each with their
+    explanation, and (with a group) who would join or leave; `current` shrinks to the
+    members the listing never returned."""
+
+    def __init__(
+        self,
+        rule: Rule,
+        group: ManagedGroup | None,
+        current: set[str],
+        member_of: Mapping[str, set[str]] | None,
+        samples: int,
+        listed: int,
+        now: datetime | None,
+    ) -> None:
+        self.rule, self.group, self.now = rule, group, now
+        self.current = set(current)
+        self.member_of = member_of
+        self.samples = samples
+        self.users = 0
+        self.counts: dict[bool | None, int] = {True: 0, False: 0, None: 0}
+        self.found: dict[bool | None, list[UserResult]] = {True: [], False: [], None: []}
+        self.join = _Collector(listed, group, now)
+        self.leave = _Collector(listed, group, now)
+
+    def see(self, user: dict) -> None:
+        user_id = str(user.get("id", "")).lower()
+        if not user_id:
+            return
+        self.users += 1
+        if self.member_of is not None:
+            groups = self.member_of.get(user_id, ())
+            user = {**user, "memberOf": [{"@odata.type": _GROUP_TYPE, "id": g} for g in groups]}
+        error: RuleError | None = None
+        try:
+            matched: bool | None = self.rule.matches(user, self.now)
+        except RuleError as caught:
+            matched, error = None, caught
+        self.counts[matched] += 1
+        if len(self.found[matched]) < self.samples:
+            self.found[matched].append(_result(user, self.rule.explain(user, self.now)))
+        if self.group is None:
+            return
+        decision = decide(self.group, user_id, matched is True, error)
+        member = user_id in self.current
+        self.current.discard(user_id)
+        if decision.member is True and not member:
+            self.join.add(user, decision)
+        elif decision.member is False and member:
+            self.leave.add(user, decision)
 
 
 async def _names(directory: Directory, user_ids: list[str]) -> Mapping[str, dict | None]:
