@@ -142,6 +142,7 @@ class Settings:
     history_days: int = 30
     write_rate: float = 15.0
     recheck_delay_seconds: float = 60.0
+    burst_users: int = 2000
     graph_retry_attempts: int = 6
     graph_retry_base_seconds: float = 1.0
     graph_retry_max_seconds: float = 60.0
@@ -187,6 +188,7 @@ class Settings:
             history_days=int(_number(env, "HISTORY_DAYS", cls.history_days, minimum=1)),
             write_rate=_number(env, "WRITE_RATE", cls.write_rate, minimum=0.1),
             recheck_delay_seconds=_number(env, "RECHECK_DELAY_SECONDS", cls.recheck_delay_seconds),
+            burst_users=int(_number(env, "BURST_USERS", cls.burst_users)),
             graph_retry_attempts=int(
                 _number(env, "GRAPH_RETRY_ATTEMPTS", cls.graph_retry_attempts, minimum=1)
             ),

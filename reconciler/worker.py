@@ -47,6 +47,9 @@ class WorkQueue(Protocol):
 
     async def send(self, text: str, *, delay_seconds: int = 0) -> None: ...
     async def send_to_poison(self, text: str) -> None: ...
+    async def backlog(self) -> int:
+        """Messages waiting, visible or not (an estimate; 0 when unknown)."""
+        ...
 
 
 class RetryLater(RuntimeError):
@@ -106,8 +109,9 @@ async def settle(
     queue: WorkQueue,
 ) -> WorkerOutcome:
     """Map a job's outcome to the host. Retry for the directory: raise (the host retries,
-    then poisons after maxDequeueCount). Retry for the state store: a fresh copy after
-    RECHECK_DELAY_SECONDS, so a storage outage does not use up the dequeue count. Failed:
+    then poisons after maxDequeueCount). Retry for the state store (or for a running burst
+    pass to finish): a fresh copy after RECHECK_DELAY_SECONDS, so a storage outage does not
+    use up the dequeue count. Failed:
     complete with an error record (a retry would fail the same way; the next full run, or a
     re-sent message once the cause is fixed, repairs it). Done or held: complete, and a
     notification schedules its one recheck."""
@@ -115,14 +119,14 @@ async def settle(
     correlation = f"(correlation {message.correlation_id})"
     if outcome.retry == "directory":
         raise RetryLater(f"a Graph read or write failed: {outcome.reason} {correlation}")
-    if outcome.retry == "state":
+    if outcome.retry in ("state", "pass"):
         try:
             await queue.send(text, delay_seconds=max(1, int(settings.recheck_delay_seconds)))
         except QueueUnavailable as unavailable:
             raise RetryLater(f"{unavailable} {correlation}") from None
         _record(
             logging.WARNING,
-            "waiting-for-state",
+            f"waiting-for-{outcome.retry}",
             reason=outcome.reason,
             correlationId=message.correlation_id,
         )
@@ -165,6 +169,9 @@ async def _run(
         return WorkerOutcome("maintenance", detail=message.action, outcome=outcome)
     policy = _policy(rules_file())
     if isinstance(message, work.UsersMessage):
+        coalesced = await _coalesced(message, directory, policy, settings, state, queue)
+        if coalesced is not None:
+            return coalesced
         report = await reconcile_users(
             directory,
             policy,
@@ -192,6 +199,35 @@ async def _run(
             state=state,
         )
     return WorkerOutcome(_kind(message), report.exit_code, outcome=report.outcome)
+
+
+async def _coalesced(
+    message: work.UsersMessage,
+    directory: WorkerDirectory,
+    policy: Policy,
+    settings: Settings,
+    state: StateStore,
+    queue: WorkQueue,
+) -> WorkerOutcome | None:
+    """In a burst (BURST_USERS), the tenant's one set-based pass instead of per-user reads;
+    None for the per-user path (no burst, or the pass cannot cover this message)."""
+    from reconciler.service.burst import coalesce, in_burst
+    from reconciler.state import StateUnavailable
+
+    if not in_burst(message, await queue.backlog(), settings.burst_users):
+        return None
+    try:
+        result = await coalesce(message, directory, policy, settings, state)
+    except StateUnavailable:
+        return None  # no pass without its row; the per-user path still adds
+    if result is None:
+        return None
+    if result.report is not None:  # this worker ran the pass
+        return WorkerOutcome("burst", result.report.exit_code, outcome=result.report.outcome)
+    if result.action == "waiting":
+        waiting = Outcome.retry_later("pass", "a burst pass that covers it is running")
+        return WorkerOutcome("users", detail="waiting for the burst pass", outcome=waiting)
+    return WorkerOutcome("users", detail="covered by a burst pass", outcome=DONE)
 
 
 def _observed(message: work.Message) -> AbstractContextManager[None]:

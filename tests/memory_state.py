@@ -12,6 +12,7 @@ from datetime import datetime
 from reconciler.plan.budget import TENANT, BudgetWindow
 from reconciler.state import (
     BudgetSnapshot,
+    BurstPass,
     GroupHolds,
     GroupState,
     GroupStateUpdate,
@@ -34,6 +35,7 @@ class MemoryStateStore:
         self.states: dict[str, GroupState] = {}
         self.entries: list[HistoryEntry] = []
         self.down = False  # True: every call raises StateUnavailable, as storage down does
+        self.burst = BurstPass()
         self._versions = itertools.count(1)
         self._ids = itertools.count(1)
 
@@ -160,3 +162,22 @@ class MemoryStateStore:
         purged = len(self.entries) - len(kept)
         self.entries = kept
         return purged
+
+    async def burst_pass(self) -> BurstPass:
+        self._check()
+        return self.burst
+
+    async def claim_burst_pass(self, seen: BurstPass, owner: str, now: datetime) -> BurstPass:
+        self._check()
+        if seen.version != self.burst.version:
+            raise StateConflict("the burst pass changed")
+        version = str(next(self._versions))
+        self.burst = replace(seen, running_since=now, owner=owner, version=version)
+        return self.burst
+
+    async def finish_burst_pass(self, claimed: BurstPass, completed: bool) -> None:
+        self._check()
+        if claimed.version != self.burst.version:
+            raise StateConflict("the burst pass was taken over")
+        last = claimed.running_since if completed else claimed.last_started_at
+        self.burst = BurstPass(last_started_at=last, version=str(next(self._versions)))

@@ -15,9 +15,10 @@ from typing import Literal
 from reconciler.plan.model import Fault
 
 OutcomeKind = Literal["done", "retry", "held", "failed"]
-RetryCause = Literal["directory", "state"]
-"""Why a retry may succeed: the directory (Graph) failed a read or write, or the state store
-(removal budget, holds) was unreachable (removals wait for it, nothing else does)."""
+RetryCause = Literal["directory", "state", "pass"]
+"""Why a retry may succeed: the directory (Graph) failed a read or write, the state store
+(removal budget, holds) was unreachable (removals wait for it, nothing else does), or a
+burst pass that will cover the message is still running (service/burst.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ async with open_state(settings) as state:       # the CLI; shared_state for the 
 
 from reconciler.state.model import (
     BudgetSnapshot,
+    BurstPass,
     GroupHolds,
     GroupState,
     GroupStateUpdate,
@@ -20,6 +21,7 @@ from reconciler.state.model import (
 )
 from reconciler.state.ports import (
     BudgetStore,
+    BurstPassStore,
     GroupStateStore,
     HoldError,
     HoldStore,
@@ -31,6 +33,8 @@ from reconciler.state.ports import (
 __all__ = [
     "BudgetSnapshot",
     "BudgetStore",
+    "BurstPass",
+    "BurstPassStore",
     "GroupHolds",
     "GroupState",
     "GroupStateStore",

@@ -15,13 +15,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.plan.budget import BudgetWindow
-from reconciler.state.model import GroupState, GroupStateUpdate, HeldRemoval, HistoryEntry, Hold
+from reconciler.state.model import (
+    BurstPass,
+    GroupState,
+    GroupStateUpdate,
+    HeldRemoval,
+    HistoryEntry,
+    Hold,
+)
 
 PART_CHARS = 30_000
 MAX_HELD_USERS = 20_000
 PENDING = "pending"
 BUDGET_PARTITION = "budget"
 GROUP_PARTITION = "group"
+BURST_PARTITION, BURST_ROW = "pass", "burst"  # the burst pass, beside the group rows
 
 
 def put_text(entity: dict[str, Any], name: str, text: str) -> None:
@@ -248,3 +256,28 @@ def history_entry(row: Mapping[str, Any]) -> HistoryEntry:
         correlation_id=row.get("CorrelationId") or "",
         by=row.get("By") or "",
     )
+
+
+def burst_pass(row: Mapping[str, Any] | None) -> BurstPass:
+    if row is None:
+        return BurstPass()
+    return BurstPass(
+        last_started_at=row.get("LastStartedAt"),
+        running_since=row.get("RunningSince"),
+        owner=str(row.get("Owner", "")),
+        version=row.metadata["etag"],
+    )
+
+
+def burst_row(state: BurstPass) -> dict[str, Any]:
+    """Absent times are stored as absent properties (the SDK writes no null)."""
+    row: dict[str, Any] = {
+        "PartitionKey": BURST_PARTITION,
+        "RowKey": BURST_ROW,
+        "Owner": state.owner,
+    }
+    if state.last_started_at is not None:
+        row["LastStartedAt"] = state.last_started_at
+    if state.running_since is not None:
+        row["RunningSince"] = state.running_since
+    return row

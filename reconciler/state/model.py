@@ -158,3 +158,15 @@ class BudgetSnapshot:
 
     windows: Mapping[str, BudgetWindow]
     versions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BurstPass:
+    """The tenant's one coalesced pass for a burst of changed users (reconciler/service/
+    burst.py): when the last finished pass started, and who runs one now and since when.
+    `version` is the row's ETag (None: no row yet), for the conditional claim."""
+
+    last_started_at: datetime | None = None
+    running_since: datetime | None = None
+    owner: str = ""
+    version: str | None = None

@@ -9,6 +9,7 @@ from typing import Protocol
 from reconciler.plan.budget import BudgetWindow
 from reconciler.state.model import (
     BudgetSnapshot,
+    BurstPass,
     GroupHolds,
     GroupState,
     GroupStateUpdate,
@@ -100,5 +101,19 @@ class GroupStateStore(Protocol):
         ...
 
 
-class StateStore(BudgetStore, HoldStore, GroupStateStore, Protocol):
+class BurstPassStore(Protocol):
+    async def burst_pass(self) -> BurstPass: ...
+
+    async def claim_burst_pass(self, seen: BurstPass, owner: str, now: datetime) -> BurstPass:
+        """Mark a pass running by `owner` since `now`, if the row is still as `seen`;
+        StateConflict when another worker changed it first."""
+        ...
+
+    async def finish_burst_pass(self, claimed: BurstPass, completed: bool) -> None:
+        """Clear the running mark; a completed pass also becomes the last one (its start is
+        what later messages are compared with). StateConflict if the claim was taken over."""
+        ...
+
+
+class StateStore(BudgetStore, HoldStore, GroupStateStore, BurstPassStore, Protocol):
     """All of the above: what TableStateStore implements."""

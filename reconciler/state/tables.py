@@ -18,6 +18,7 @@ from reconciler.state import entities as rows
 from reconciler.state.connection import TableEndpoint
 from reconciler.state.model import (
     BudgetSnapshot,
+    BurstPass,
     GroupHolds,
     GroupState,
     GroupStateUpdate,
@@ -360,6 +361,45 @@ class TableStateStore:
             return sum(len(ops) for ops in old.values())
 
         return await self._call("history", purge)
+
+    # --- the burst pass -------------------------------------------------------------------------
+
+    async def burst_pass(self) -> BurstPass:
+        async def read(client: Any) -> BurstPass:
+            return rows.burst_pass(await _get(client, rows.BURST_PARTITION, rows.BURST_ROW))
+
+        return await self._call("groups", read)
+
+    async def claim_burst_pass(self, seen: BurstPass, owner: str, now: datetime) -> BurstPass:
+        claimed = replace(seen, running_since=now, owner=owner)
+        version = await self._write_burst(claimed, seen.version)
+        return replace(claimed, version=version)
+
+    async def finish_burst_pass(self, claimed: BurstPass, completed: bool) -> None:
+        last = claimed.running_since if completed else claimed.last_started_at
+        done = BurstPass(last_started_at=last, version=claimed.version)
+        await self._write_burst(done, claimed.version)
+
+    async def _write_burst(self, state: BurstPass, version: str | None) -> str:
+        """Create the row (no version) or replace it under its ETag; the new ETag."""
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
+        row = rows.burst_row(state)
+
+        async def write(client: Any) -> str:
+            if version is None:
+                answer = await client.create_entity(row)
+            else:
+                answer = await client.update_entity(
+                    row,
+                    mode=UpdateMode.REPLACE,
+                    etag=version,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            return str(answer["etag"])
+
+        return await self._call("groups", write)
 
 
 async def _get(client: Any, partition: str, row: str) -> Any:

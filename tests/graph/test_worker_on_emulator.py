@@ -29,6 +29,9 @@ class RecordingQueue:
     async def send(self, text: str, *, delay_seconds: int = 0) -> None:
         self.sent.append((text, delay_seconds))
 
+    async def backlog(self) -> int:
+        return 0  # a quiet queue: no burst
+
     async def send_to_poison(self, text: str) -> None:
         self.poisoned.append(text)
 

@@ -227,3 +227,41 @@ async def test_a_hold_too_large_for_its_row_fails_closed(store: TableStateStore)
     with pytest.raises(StateUnavailable, match="decide it"):
         await store.add_to_hold(GROUP, "Sales", removals, now())
     assert (await store.group_holds([GROUP]))[GROUP].pending is None
+
+
+async def test_one_worker_of_many_claims_the_burst_pass(azurite, prefix: str) -> None:
+    """Eight workers see no pass and claim at once: one wins, the others get StateConflict;
+    finishing records the winner's start as the last pass, and the group rows stay groups."""
+    workers = [
+        TableStateStore.from_settings(store_settings(azurite.connection_string, prefix))
+        for _ in range(8)
+    ]
+    try:
+        seen = await workers[0].burst_pass()
+        assert seen.version is None and seen.last_started_at is None
+        at = now()
+        claims = await asyncio.gather(
+            *(w.claim_burst_pass(seen, f"worker-{n}", at) for n, w in enumerate(workers)),
+            return_exceptions=True,
+        )
+        won = [c for c in claims if not isinstance(c, BaseException)]
+        assert len(won) == 1 and all(isinstance(c, StateConflict) for c in claims if c not in won)
+        running = await workers[1].burst_pass()
+        assert running.owner == won[0].owner and running.running_since == at
+        with pytest.raises(StateConflict):  # a stale claim cannot be finished
+            await workers[1].finish_burst_pass(seen, completed=True)
+        await workers[0].finish_burst_pass(won[0], completed=True)
+        done = await workers[2].burst_pass()
+        assert done.last_started_at == at and done.running_since is None and done.owner == ""
+        assert await workers[0].group_states() == []
+    finally:
+        for worker in workers:
+            await worker.close()
+
+
+async def test_an_abandoned_burst_pass_keeps_the_last_start(store: TableStateStore) -> None:
+    first = await store.claim_burst_pass(await store.burst_pass(), "a", now())
+    await store.finish_burst_pass(first, completed=True)
+    second = await store.claim_burst_pass(await store.burst_pass(), "b", now())
+    await store.finish_burst_pass(second, completed=False)  # Graph failed mid-pass
+    assert (await store.burst_pass()).last_started_at == first.running_since
