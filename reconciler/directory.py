@@ -1,7 +1,9 @@
 """What the jobs need from a directory: the narrow port that Graph (or a test double) fills.
 
 The service depends on this protocol only, so the same code runs against Microsoft Graph,
-the local emulator, or an in-memory directory in unit tests.
+the local emulator, or an in-memory directory in unit tests. Every id an implementation
+returns (users, members, memberOf entries, write results) is normalised by it
+(reconciler/object_id.py), so the jobs compare ids as given and never case-fold.
 """
 
 from __future__ import annotations

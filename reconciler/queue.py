@@ -19,11 +19,12 @@ that old workers would misread needs a new `v`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from reconciler.object_id import group_id, user_id
 from reconciler.telemetry.correlation import correlation_id_from
 
 VERSION = 1
@@ -53,6 +54,7 @@ class UsersMessage:
     enqueued_at: datetime
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "user_ids", _normal(self.user_ids, user_id))
         _check_ids(self.user_ids, "userIds")
         _check_envelope(self.cause, self.correlation_id, self.enqueued_at)
 
@@ -67,6 +69,7 @@ class GroupMessage:
     enqueued_at: datetime
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "group_ids", _normal(self.group_ids, group_id))
         _check_ids(self.group_ids, "groupIds")
         _check_envelope(self.cause, self.correlation_id, self.enqueued_at)
 
@@ -218,6 +221,12 @@ def _field(document: dict[str, object], name: str, kind: type) -> object:
 def _id_list(document: dict[str, object], name: str) -> tuple[str, ...]:
     value = _field(document, name, list)
     return tuple(value)  # type: ignore[arg-type]  # element checks run in __post_init__
+
+
+def _normal(ids: tuple[str, ...], normal: Callable[[str], str]) -> tuple[str, ...]:
+    """The ids as the reconciler compares them (object_id.py), normalised once here, where
+    they enter the worker; elements that are not text are left for the checks to refuse."""
+    return tuple(normal(i) if isinstance(i, str) else i for i in ids)
 
 
 def _check_ids(ids: tuple[str, ...], name: str) -> None:

@@ -57,7 +57,7 @@ class MemoryDirectory:
 
     def _shape(self, user: dict, select: Iterable[str], manager: bool) -> dict:
         shaped = {name: user.get(name) for name in select}
-        shaped["id"] = user["id"]
+        shaped["id"] = user["id"].lower()  # the port returns normalised ids
         if manager:
             shaped["manager"] = user.get("manager")
         return shaped
@@ -89,7 +89,7 @@ class MemoryDirectory:
             shaped = self._shape(user, select, manager)
             if member_of:
                 shaped["memberOf"] = [
-                    {"@odata.type": GROUP_TYPE, "id": gid}
+                    {"@odata.type": GROUP_TYPE, "id": gid.lower()}
                     for gid, group in self.groups.items()
                     if user_id in group.members
                 ]
@@ -117,7 +117,7 @@ class MemoryDirectory:
         group = self.groups.get(group_id)
         if group is None:
             raise DirectoryError(f"group {group_id} not found", status=404, code="NotFound")
-        return [Member(mid, kind) for mid, kind in group.members.items()]
+        return [Member(mid.lower(), kind) for mid, kind in group.members.items()]
 
     # -- writes ---------------------------------------------------------------------------
 

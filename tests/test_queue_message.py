@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler import queue as work
+from reconciler.object_id import user_id
 from reconciler.queue import GroupMessage, MaintenanceMessage, MessageError, UsersMessage
 
 NOW = datetime(2026, 11, 25, 6, 15, 8, 123456, tzinfo=UTC)
@@ -98,7 +99,7 @@ def test_any_chunked_users_messages_round_trip(
 ) -> None:
     messages = work.users_messages(user_ids, cause=cause, correlation_id=correlation_id, now=NOW)
     assert [work.decode(work.encode(m)) for m in messages] == messages
-    assert [i for m in messages for i in m.user_ids] == user_ids
+    assert [i for m in messages for i in m.user_ids] == [user_id(i) for i in user_ids]
 
 
 def valid(**changes: object) -> str:

@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from reconciler.delta import DeltaRound
 from reconciler.directory import DirectoryError, GroupInfo, Member, WriteOutcome
+from reconciler.object_id import group_id as normal_group_id
+from reconciler.object_id import user_id as normal_user_id
 
 from .batch import BATCH_LIMIT, BatchItem, send_batch
 from .delta import changes_since, latest_link
@@ -44,7 +46,8 @@ def refusal(group: dict[str, Any]) -> str | None:
 
 
 class GraphDirectory:
-    """Implements reconciler.directory.Directory over one GraphTransport."""
+    """Implements reconciler.directory.Directory over one GraphTransport. The ids it returns
+    (users, members, memberOf, write results) are normalised here, once (object_id.py)."""
 
     def __init__(self, transport: GraphTransport) -> None:
         self.transport = transport
@@ -61,7 +64,7 @@ class GraphDirectory:
         if manager:
             options["expand"] = "manager($select=id)"
         async for page in self._pages(f"/users{_query(**options)}", kind="users.page"):
-            yield page
+            yield [_normal_user(user) for user in page]
 
     async def users(
         self, user_ids: Sequence[str], select: Iterable[str], *, manager: bool, member_of: bool
@@ -71,7 +74,7 @@ class GraphDirectory:
             select=select_text, **({"expand": "manager($select=id)"} if manager else {})
         )
         found: dict[str, dict | None] = {}
-        unique = list(dict.fromkeys(user_ids))
+        unique = list(dict.fromkeys(normal_user_id(uid) for uid in user_ids))
         per_batch = BATCH_LIMIT // 2 if member_of else BATCH_LIMIT
         for chunk in _chunks(unique, per_batch):
             items = [
@@ -100,7 +103,7 @@ class GraphDirectory:
     async def member_of(self, user_id: str) -> list[str]:
         path = f"/users/{quote(user_id)}/memberOf{_query(select='id', top=str(PAGE_SIZE))}"
         entries = [e async for page in self._pages(path, kind="memberOf.page") for e in page]
-        return [e["id"] for e in entries if e.get("@odata.type") == GROUP_TYPE]
+        return [normal_group_id(e["id"]) for e in entries if e.get("@odata.type") == GROUP_TYPE]
 
     async def find_groups(self, group_ids: Sequence[str]) -> dict[str, GroupInfo | None]:
         found: dict[str, GroupInfo | None] = dict.fromkeys(group_ids)
@@ -116,7 +119,7 @@ class GraphDirectory:
     async def members(self, group_id: str) -> list[Member]:
         path = f"/groups/{quote(group_id)}/members{_query(select='id', top=str(PAGE_SIZE))}"
         return [
-            Member(entry["id"], entry.get("@odata.type", ""))
+            Member(normal_user_id(entry["id"]), entry.get("@odata.type", ""))
             async for page in self._pages(path, kind="members.page")
             for entry in page
         ]
@@ -245,13 +248,16 @@ class GraphDirectory:
             entries += [
                 e async for page in self._pages(next_link, kind="memberOf.page") for e in page
             ]
-        return [{"@odata.type": e.get("@odata.type", ""), "id": e["id"]} for e in entries]
+        return [
+            {"@odata.type": e.get("@odata.type", ""), "id": normal_group_id(e["id"])}
+            for e in entries
+        ]
 
     @staticmethod
     def _user_or_none(user_id: str, response: GraphResponse) -> dict | None:
         if response.status == 404:
             return None
-        return dict(GraphDirectory._require(response, f"reading user {user_id}"))
+        return _normal_user(dict(GraphDirectory._require(response, f"reading user {user_id}")))
 
     @staticmethod
     def _require(response: GraphResponse, doing: str) -> dict:
@@ -274,6 +280,17 @@ class GraphDirectory:
                 code=response.error_code,
                 request_id=response.request_id,
             )
+
+
+def _normal_user(user: dict) -> dict:
+    """The user with its own id and its manager's normalised (other properties as Graph sent
+    them: rules compare values case-insensitively themselves)."""
+    if "id" in user:
+        user["id"] = normal_user_id(str(user["id"]))
+    manager = user.get("manager")
+    if isinstance(manager, dict) and "id" in manager:
+        user["manager"] = {**manager, "id": normal_user_id(str(manager["id"]))}
+    return user
 
 
 def _outcome(responses: dict[str, GraphResponse], already_done: Any) -> WriteOutcome:

@@ -1,7 +1,7 @@
 """Which groups a user is a direct member of, from what the directory returned: pure filters.
 
 Graph's `memberOf` mixes groups with directory roles and administrative units; only groups
-count, and ids are compared case-folded (the rules file's are lower-case).
+count. Ids arrive normalised from the directory (object_id.py), so they compare as given.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def direct_groups(user: Mapping[str, Any], among: Set[str] | None = None) -> set
     """The groups (all, or those `among`) a user read with `member_of=True` is a direct
     member of; an entry without `@odata.type` is a group (the emulator's and tests' shape)."""
     groups = {
-        str(entry.get("id", "")).lower()
+        str(entry.get("id", ""))
         for entry in user.get("memberOf") or ()
         if entry.get("@odata.type", GROUP_TYPE) == GROUP_TYPE
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reconciler.object_id import group_id
 from reconciler.policy import ManagedGroup, Policy
 
 
@@ -30,9 +31,9 @@ def select_groups(policy: Policy, group_ids: Iterable[str] | None) -> Selection:
     groups = tuple(g for g in policy.groups if g.id)
     if group_ids is None:
         return Selection(groups)
-    wanted = list(dict.fromkeys(group_id.strip().lower() for group_id in group_ids))
+    wanted = list(dict.fromkeys(group_id(text.strip()) for text in group_ids))
     known = {g.id for g in groups}
     return Selection(
         tuple(g for g in groups if g.id in set(wanted)),
-        tuple(group_id for group_id in wanted if group_id not in known),
+        tuple(wanted_id for wanted_id in wanted if wanted_id not in known),
     )

@@ -50,7 +50,7 @@ async def approve_hold(
     found = await directory.users(
         list(hold.user_ids), ruleset.select, manager=ruleset.needs_manager, member_of=True
     )
-    users = {str(k).lower(): v for k, v in found.items() if v is not None}
+    users = {user_id: user for user_id, user in found.items() if user is not None}
     memberships = {user_id: direct_groups(user, {group.id}) for user_id, user in users.items()}
     planner = Planner([group], ruleset, memberships, listing_complete=False, now=now)
     for user in users.values():

@@ -58,7 +58,7 @@ async def reconcile_users(
     options = options or RunOptions.from_settings(settings)
     run = Run.start(cause, correlation_id, progress)
     groups = [g for g in chosen_groups(policy, options.group_ids) if g.ok]
-    ids = list(dict.fromkeys(user_id.strip().lower() for user_id in user_ids if user_id.strip()))
+    ids = list(dict.fromkeys(user_ids))  # normalised where they entered (object_id.py)
     ruleset = RuleSet({g.id: g.rule for g in groups if g.rule is not None})
     reads = Reads()
     try:
@@ -69,9 +69,8 @@ async def reconcile_users(
         reads.users_failed = str(error)
         plans = [blocked_or(g, reads, None) for g in groups]
         return await _finish(directory, run, plans, options, users_read=0, skipped=(), state=None)
-    users = {str(k).lower(): v for k, v in found.items()}
-    run.step("users", len(users), len(ids))
-    present = _present(ids, users, run)
+    run.step("users", len(found), len(ids))
+    present = _present(ids, found, run)
     budgeted = state is not None and options.spends_budget
     plans = await _plan(directory, groups, ruleset, present, reads, options, budgeted)
     if state is not None and budgeted:

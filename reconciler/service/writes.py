@@ -43,8 +43,7 @@ async def _write(
 ) -> tuple[list[MembershipChange], list[WriteFailure]]:
     try:
         outcome = await write(group_id, [c.user_id for c in changes])
-        done = {user_id.lower() for user_id in outcome.done}
-        failed = {user_id.lower(): reason for user_id, reason in outcome.failed.items()}
+        done, failed = set(outcome.done), dict(outcome.failed)
     except DirectoryError as error:
         done, failed = set(), {c.user_id: str(error) for c in changes}
     written, failures = [], []
