@@ -84,8 +84,8 @@ async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str,
     member = any(
         str(entry.get("id", "")).lower() == group.id for entry in user.get("memberOf") or ()
     )
-    error = explanation.error if isinstance(explanation.error, RuleError) else None
-    decision = decide(group, user_id.lower(), explanation.result is True, error)
+    undecided = explanation.error if isinstance(explanation.error, RuleError) else None
+    decision = decide(group, user_id.lower(), explanation.result is True, undecided)
     if decision.member is None or decision.member == member:
         verdict = "no change"
     else:
