@@ -50,7 +50,7 @@ PRINCIPAL = principal_header("bench@contoso.com", ["Reconciler.Read"])
 
 def seed_group(base: str, strays: int, seed: int) -> tuple[int, int]:
     """Sales users (all) and `strays` others as the group's members; returns (users, members)."""
-    control = ControlClient(base)
+    control = ControlClient(base, timeout=300)  # a 100k-user tenant document is large
     tenant = control.export_tenant()
     users = tenant["users"]
     sales = [u["id"] for u in users if (u.get("department") or "").lower() == "sales"]
