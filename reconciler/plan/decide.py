@@ -55,15 +55,15 @@ def reason_for(
         return f"rule could not be decided ({detail}); membership left as it is"
     if group.rule is None:
         return "rule has errors"
-    explanation = group.rule.explain(user, now)
+    traces = group.rule.traces(user, now)
     wanted = bool(decision.member)
     # A clause under an odd number of -not decides the other way: `-not (accountEnabled -eq
     # false)` supports a match when the clause itself is false.
     deciding = [
         (t, positive)
-        for t, positive in zip(explanation.traces, group.rule.polarities, strict=True)
+        for t, positive in zip(traces, group.rule.polarities, strict=True)
         if t.result is not None and (t.result if positive else not t.result) is wanted
-    ] or [(t, True) for t in explanation.traces]
+    ] or [(t, True) for t in traces]
     verdict = "rule matches" if wanted else "rule does not match"
     return f"{verdict}: " + ", ".join(clause_text(t, positive) for t, positive in deciding)
 

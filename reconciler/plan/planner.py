@@ -79,7 +79,11 @@ class Planner:
         self.now = now
         self.users_seen = 0
         self._memberships = memberships
-        self._member_of = member_of
+        # Only memberOf rules read it: without one, copying every user to add it is waste.
+        reads_member_of = ruleset.needs_member_of or any(
+            g.rule is not None and g.rule.needs_member_of for g in groups
+        )
+        self._member_of = member_of if reads_member_of else None
         self._listed: dict[str, list[str]] = {}
         for group in groups:
             for user_id in group.include | group.exclude:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import cast
 
 from .checks import read, read_item
@@ -85,12 +86,12 @@ class ThreeValued:
         subject = getattr(clause, "subject", None)
         owner = self.owner
 
-        def diagnose(obj: dict) -> None:
+        def diagnose(obj: object) -> None:
             # memberOf and Direct Reports raise their own RuleError; a property is read here.
             if isinstance(subject, Property):
                 read(subject, obj, owner)
 
-        return lambda obj, now: _attempt(test, obj, now, lambda: diagnose(obj))
+        return partial(_attempt, test, diagnose)  # a C call, not one more Python frame
 
     def _quantified(
         self, prop: Property, body: Node, every: bool, obj: dict, now: datetime | None
@@ -113,7 +114,7 @@ class ThreeValued:
             assert isinstance(clause, Comparison) and isinstance(clause.subject, ItemRef)
             field = clause.subject.field
             test = self._tests[id(clause)]
-            return _attempt(test, item, now, lambda: read_item(item, field, where))
+            return _attempt(test, lambda _: read_item(item, field, where), item, now)
 
         return evaluate(body, leaf)
 
@@ -154,7 +155,7 @@ def _collection(clause: Clause) -> tuple[Property, Node, bool] | None:
 
 
 def _attempt(
-    test: Predicate, obj: object, now: datetime | None, diagnose: Callable[[], object]
+    test: Predicate, diagnose: Callable[[object], object], obj: object, now: datetime | None
 ) -> Outcome:
     """Run a compiled test; when it cannot read a value, `diagnose` raises the RuleError that
     names it. A fault the checks do not explain is a bug and propagates."""
@@ -164,7 +165,7 @@ def _attempt(
         return None, error
     except (AttributeError, TypeError):
         try:
-            diagnose()
+            diagnose(obj)
         except RuleError as error:
             return None, error
         raise

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 from .checks import MANAGER_ID, shown_value
 from .compiler import Predicate, compile_predicate
 from .errors import RuleError
 from .explain import ClauseTrace, Explanation, describe_clause
-from .kleene import ThreeValued
+from .kleene import Outcome, ThreeValued
 from .nodes import (
     And,
     Clause,
@@ -61,15 +62,26 @@ class Rule:
         if now is None and self.uses_now:
             now = datetime.now(UTC)
         outcomes = self._three_valued.outcomes(user, now)
+        verdict, error = self._three_valued.combine(outcomes)
+        return Explanation(self.text.strip(), verdict, self._traces(user, outcomes), error)
+
+    def traces(self, user: dict, now: datetime | None = None) -> tuple[ClauseTrace, ...]:
+        """`explain(...).traces` without the verdict, for callers that know it already (the
+        planner's reasons, once per change)."""
+        if now is None and self.uses_now:
+            now = datetime.now(UTC)
+        return self._traces(user, self._three_valued.outcomes(user, now))
+
+    def _traces(self, user: dict, outcomes: list[Outcome]) -> tuple[ClauseTrace, ...]:
         traces = []
-        for (clause, text, prop, graph, operator, operand), (result, error) in zip(
+        for (show, text, prop, graph, operator, operand), (result, error) in zip(
             self._descriptions, outcomes, strict=True
         ):
-            value = _value_of(clause, user)
             message = None if error is None else error.message
-            traces.append(ClauseTrace(text, prop, graph, value, operator, operand, result, message))
-        verdict, error = self._three_valued.combine(outcomes)
-        return Explanation(self.text.strip(), verdict, tuple(traces), error)
+            traces.append(
+                ClauseTrace(text, prop, graph, show(user), operator, operand, result, message)
+            )
+        return tuple(traces)
 
     def _decide_slowly(self, user: dict, now: datetime | None) -> bool:
         """The compiled function could not read a value (or a regex timed out): decide clause
@@ -81,15 +93,15 @@ class Rule:
         return result
 
     @cached_property
-    def _descriptions(self) -> tuple[tuple[Clause, str, str, str, str, str], ...]:
-        """Each clause with its text, property, Graph property, operator and operand: the
-        same for every user, so described once rather than in every explanation."""
+    def _descriptions(self) -> tuple[tuple[Callable[[dict], object], str, str, str, str, str], ...]:
+        """Each clause's reader of the value shown, its text, property, Graph property,
+        operator and operand: the same for every user, so made once, not per explanation."""
 
         def describe(clause: Clause) -> tuple[str, str, str, str]:
             return describe_clause(clause, self.object_type)
 
         return tuple(
-            (clause, self.text[clause.span.start : clause.span.end], *describe(clause))
+            (_shown(clause), self.text[clause.span.start : clause.span.end], *describe(clause))
             for clause in self._three_valued.clauses
         )
 
@@ -122,18 +134,22 @@ def parse(
     return Rule(text, object_type, tree)
 
 
-def _value_of(clause: Clause, obj: dict) -> object:
-    """The value a clause reads, as shown in explanations; a mistyped value is shown as is."""
+def _shown(clause: Clause) -> Callable[[dict], object]:
+    """Reads the value a clause reads, as shown in explanations (a mistyped value as is)."""
     if isinstance(clause, Comparison | CollectionTest) and isinstance(clause.subject, Property):
-        return shown_value(clause.subject, obj)
+        return partial(shown_value, clause.subject)
     if isinstance(clause, MemberOf):
-        entries = obj.get("memberOf")
-        if not isinstance(entries, list):
-            return entries
-        return [e.get("id") if isinstance(e, dict) else e for e in entries]
+        return _member_of_ids
     if isinstance(clause, DirectReports):
-        return shown_value(MANAGER_ID, obj)
-    return None
+        return partial(shown_value, MANAGER_ID)
+    return lambda _: None
+
+
+def _member_of_ids(obj: dict) -> object:
+    entries = obj.get("memberOf")
+    if not isinstance(entries, list):
+        return entries
+    return [e.get("id") if isinstance(e, dict) else e for e in entries]
 
 
 def _properties(node: Node) -> list[Property]:
