@@ -211,9 +211,11 @@ async def _coalesced(
 ) -> WorkerOutcome | None:
     """In a burst (BURST_USERS), the tenant's one set-based pass instead of per-user reads;
     None for the per-user path (no burst, or the pass cannot cover this message)."""
-    from reconciler.service.burst import coalesce, in_burst
+    from reconciler.service.burst import coalesce, in_burst, known_covered
     from reconciler.state import StateUnavailable
 
+    if settings.burst_users > 0 and known_covered(message, settings):
+        return WorkerOutcome("users", detail="covered by a burst pass", outcome=DONE)
     if not in_burst(message, await queue.backlog(), settings.burst_users):
         return None
     try:

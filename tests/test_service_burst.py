@@ -4,13 +4,20 @@ dead worker's claim, and a failed pass that covers nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from reconciler import queue as work
 from reconciler.policy import Policy, loads_policy
-from reconciler.service.burst import STALE_AFTER, coalesce, in_burst, readable_since
+from reconciler.service.burst import (
+    STALE_AFTER,
+    coalesce,
+    in_burst,
+    known_covered,
+    readable_since,
+)
 from reconciler.settings import Settings
 from reconciler.state import BurstPass
 from tests.memory_directory import MemoryDirectory
@@ -110,3 +117,15 @@ async def test_a_pass_that_graph_failed_covers_nothing() -> None:
     assert result.report.outcome.kind == "retry"
     assert state.burst.last_started_at == T0 - timedelta(hours=1)  # unchanged
     assert state.burst.running_since is None  # released for the next worker
+
+
+async def test_the_tail_of_a_burst_is_covered_by_a_pass_this_process_saw() -> None:
+    directory, state = tenant(), MemoryStateStore()
+    settings = replace(SETTINGS, state_table_prefix="tail")
+    await coalesce(message(T0), directory, policy(), settings, state, now=T0)
+    state.down = True  # no read is needed to know it
+    assert known_covered(message(T0 - timedelta(seconds=1)), settings)
+    assert not known_covered(message(T0 + timedelta(seconds=1)), settings)
+    assert not known_covered(
+        message(T0 - timedelta(seconds=1)), replace(settings, state_table_prefix="other")
+    )

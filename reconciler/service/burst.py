@@ -41,12 +41,23 @@ class BurstResult:
     report: RunReport | None = None  # the pass's, when this worker ran it
 
 
+_last_seen_start: dict[tuple[str, str], datetime] = {}
+"""Per state store (connection, table prefix), the latest pass start this process has seen:
+the tail of a burst (a backlog below the threshold again) is covered by it without a read."""
+
+
 def in_burst(message: work.UsersMessage, backlog_messages: int, threshold: int) -> bool:
     """The backlog's users, estimated from its message count and this message's size."""
     if threshold <= 0:
         return False
     users = len(message.user_ids)
     return users + backlog_messages * users >= threshold
+
+
+def known_covered(message: work.UsersMessage, settings: Settings) -> bool:
+    """Covered by a pass this process already knows of (no I/O)."""
+    seen = _last_seen_start.get(_store_key(settings))
+    return seen is not None and seen >= readable_since(message, settings)
 
 
 def readable_since(message: work.UsersMessage, settings: Settings) -> datetime:
@@ -71,6 +82,7 @@ async def coalesce(
     owner = uuid.uuid4().hex
     for _ in range(CLAIM_ATTEMPTS):
         seen = await state.burst_pass()
+        _remember(settings, seen.last_started_at)
         started = now or datetime.now(UTC)
         if seen.last_started_at is not None and seen.last_started_at >= need:
             return BurstResult("covered")
@@ -107,6 +119,8 @@ async def _run_pass(
         )
         # Held groups were judged on fresh data too; only a retry means the pass saw less.
         completed = report.outcome.kind != "retry"
+        if completed:
+            _remember(settings, claimed.running_since)
         return report
     finally:
         # Taken over as stale meanwhile (a conflict): the newer claim records its own pass.
@@ -119,3 +133,14 @@ def _running_since(seen: BurstPass, now: datetime) -> datetime | None:
     if seen.running_since is None or now - seen.running_since >= STALE_AFTER:
         return None
     return seen.running_since
+
+
+def _store_key(settings: Settings) -> tuple[str, str]:
+    account = settings.storage_connection or settings.storage_account_name
+    return (account or settings.storage_table_uri, settings.state_table_prefix)
+
+
+def _remember(settings: Settings, started: datetime | None) -> None:
+    key = _store_key(settings)
+    if started is not None and (key not in _last_seen_start or started > _last_seen_start[key]):
+        _last_seen_start[key] = started
