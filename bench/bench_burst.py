@@ -12,7 +12,8 @@ of 200 (as the webhook queues them). Each mode starts from the same tenant:
 The tenant is converged first, so both modes have exactly the import's changes to write.
 Reported per mode: Graph HTTP requests, Graph calls (a $batch item counts as one, as
 throttling counts it) and the reads among them, memberships written, and wall time; and that
-both modes end with the same memberships. Exits 1 if they differ, or if coalescing saves less than 5x the requests.
+both modes end with the same memberships. Exits 1 if they differ, or if coalescing saves
+less than 5x the Graph calls.
 
 Usage: .venv/bin/python bench/bench_burst.py [--users 20000] [--changed 10000]
 """
