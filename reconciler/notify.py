@@ -190,7 +190,8 @@ def lifecycle_notice(event: str, subscription_id: str) -> LifecycleNotice:
     if event == "reauthorizationRequired":
         note = (
             "Graph asks to reauthorize the subscription; a renew-subscription message is "
-            "queued (renewing also reauthorizes). Until then delivery may pause."
+            "queued (renewing also reauthorizes), then a delta catch-up re-reads the users "
+            "changed while delivery may have been paused."
         )
         return LifecycleNotice(subscription_id, event, RENEW_SUBSCRIPTION, note)
     if event == "subscriptionRemoved":

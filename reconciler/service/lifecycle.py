@@ -3,8 +3,9 @@
 The webhook only queues a maintenance message (it must answer Graph within 3 seconds); the
 worker runs it here:
 
-- `renew-subscription` (reauthorizationRequired): reauthorize and renew; if Graph no longer
-  has the subscription and a new one had to be created, catch up (the gap had no notifier).
+- `renew-subscription` (reauthorizationRequired): reauthorize and renew (or create it anew if
+  Graph no longer has it), then catch up: Graph may have paused delivery until now, and
+  changes made during a pause are lost (graph-facts.md §4: "resync with a delta query").
 - `recreate-subscription` (subscriptionRemoved): make sure our subscription exists (creating
   it, through the same upkeep the timer runs), then catch up. In that order: a change made
   after the catch-up read its round is notified by the new subscription.
@@ -55,10 +56,9 @@ async def maintain(
         cause="lifecycle",
         correlation_id=message.correlation_id,
     )
-    created = done.subscription is not None and done.subscription.created
-    if done.outcome.kind != "done" or not (recreate or created):
+    if done.outcome.kind != "done":
         return done.outcome
-    reason = "subscriptionRemoved" if recreate else "recreated"
+    reason = "subscriptionRemoved" if recreate else "reauthorizationRequired"
     result = await run_catchup(
         settings, policy, reason, message.correlation_id, directory, state, queue
     )

@@ -119,6 +119,37 @@ async def test_a_renewal_that_had_to_create_the_subscription_also_catches_up(
     assert queued_users(queue) == [(user,)]
 
 
+async def test_a_reauthorization_catches_up_the_changes_lost_while_delivery_was_paused(
+    graph, lifecycle_env
+) -> None:
+    settings, factory = lifecycle_env
+    await handle(catch_up_message(), settings, factory, RecordingQueue())  # a link exists
+    await handle(
+        work.maintenance_message("recreate-subscription", cause="notification"),
+        settings,
+        factory,
+        RecordingQueue(),
+    )
+    (subscription,) = live_subscriptions(graph)
+    graph.send_lifecycle(subscription["id"], pause_delivery=True)
+    user = outsider(graph)
+    graph.patch_user(user, department="Sales")  # lost: delivery is paused
+    queue = RecordingQueue()
+    done = await handle(
+        work.maintenance_message(
+            "renew-subscription", cause="notification", subscription_id=subscription["id"]
+        ),
+        settings,
+        factory,
+        queue,
+    )
+    assert done.outcome.kind == "done"
+    assert [s["id"] for s in live_subscriptions(graph)] == [subscription["id"]]  # renewed
+    assert queued_users(queue) == [(user,)]
+    lost = [e for e in graph.notifications()["value"] if e["outcome"] == "lost-while-paused"]
+    assert lost  # the change really was never notified
+
+
 async def test_a_link_graph_lost_is_replaced_and_a_full_run_repairs_instead(
     graph, lifecycle_env
 ) -> None:
