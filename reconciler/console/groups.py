@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from reconciler.console.context import Context
+from reconciler.console.names import names_from_graph
 from reconciler.console.web import Page
 from reconciler.directory import DirectoryError
 from reconciler.operator_http import history_answer, status_answer
@@ -42,6 +43,7 @@ async def group_page(ctx: Context, group_id: str) -> Page:
     history = await history_answer(ctx.settings, group.id, HISTORY_ROWS)
     if history.status != 200:
         return ctx.failed(history, "read the group's history")
+    names = await names_from_graph(ctx.settings, [h["user"] for h in history.body["history"]])
     entry = next((g for g in status.body["groups"] if g["id"] == group.id), None)
     user_id = ctx.request.query.get("user", "").strip()
     explained = await _explain(ctx, group, user_id) if user_id else None
@@ -50,6 +52,7 @@ async def group_page(ctx: Context, group_id: str) -> Page:
         group=group,
         entry=entry,
         history=history.body["history"],
+        names=names,
         user_id=user_id,
         explained=explained,
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 
 from reconciler.console.context import Context
+from reconciler.console.names import names_from_graph
 from reconciler.console.web import Page
 from reconciler.operator_http import decide_answer, hold_answer, holds_answer
 from reconciler.structured_log import log_json
 
 ACTIONS = ("approve", "reject")
+SHOWN = 200
+"""Held removals listed on the page (a pending hold can hold 20,000): the count says the rest."""
 log = logging.getLogger("reconciler.console")
 
 
@@ -27,7 +30,9 @@ async def hold_page(ctx: Context, hold_id: str, action: str | None = None) -> Pa
     answer = await hold_answer(ctx.settings, hold_id)
     if answer.status != 200:
         return ctx.failed(answer, f"read hold {hold_id}")
-    return ctx.page("hold.html", hold=answer.body, confirm=action)
+    removals = answer.body.get("removals", [])
+    names = await names_from_graph(ctx.settings, [r["user"] for r in removals[:SHOWN]])
+    return ctx.page("hold.html", hold=answer.body, confirm=action, names=names, shown=SHOWN)
 
 
 async def decide_hold(ctx: Context, hold_id: str, action: str) -> Page:

@@ -49,6 +49,7 @@ def test_a_group_page_shows_its_rule_history_and_explains_a_user(
     history = page.locator("#history tbody tr")
     assert history.count() > 0
     assert "rule matches: department" in page.locator("#history").inner_text()
+    assert "@fabrikam.example" in history.first.inner_text()  # names beside the ids
     page.fill("#user", member)
     page.click("button:has-text('Explain')")
     screenshot(page, "group")
@@ -102,6 +103,7 @@ def test_an_approver_approves_a_hold_through_the_confirmation(
     screenshot(page, "holds")
     page.click(f"text={hold['id']}")
     assert page.locator("#removals tbody tr").count() == hold["users"]
+    assert "@fabrikam.example" in page.locator("#removals").inner_text()
     page.click("#approve")
     assert page.locator("#confirm").is_visible()
     screenshot(page, "hold-confirm")
