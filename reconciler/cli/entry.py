@@ -151,12 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reconciler",
         description="Keep Entra ID group memberships in line with dynamic-membership rules.",
-        epilog="Settings come from the environment, then local.settings.json (Values) next to "
-        "function_app.py. With neither GRAPH_BASE_URL nor GRAPH_CREDENTIAL set, the built-in "
-        "local default applies: the Graph emulator at http://127.0.0.1:8765/v1.0 and, when no "
-        "rules file is configured, rules.sample.toml (said on stderr). Exit codes: 0 done, "
-        "1 errors, 2 usage (also an unknown --group id or a user id that is not a GUID), 3 held "
-        "by the guard.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Settings come from the environment, then local.settings.json (Values) next to\n"
+        "function_app.py. With neither GRAPH_BASE_URL nor GRAPH_CREDENTIAL set, the built-in\n"
+        "local default applies: the Graph emulator at http://127.0.0.1:8765/v1.0 and, when\n"
+        "no rules file is configured, rules.sample.toml (each said on stderr).\n\n"
+        "Exit codes: 0 done, 1 errors, 2 usage, 3 held by the guard. Usage includes a --group\n"
+        "id that is not in the rules file and a user id that is not a GUID.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
