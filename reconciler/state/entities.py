@@ -258,14 +258,14 @@ def history_entry(row: Mapping[str, Any]) -> HistoryEntry:
     )
 
 
-def burst_pass(row: Mapping[str, Any] | None) -> BurstPass:
+def burst_pass(row: Mapping[str, Any] | None, version: str | None) -> BurstPass:
     if row is None:
         return BurstPass()
     return BurstPass(
         last_started_at=row.get("LastStartedAt"),
         running_since=row.get("RunningSince"),
         owner=str(row.get("Owner", "")),
-        version=row.metadata["etag"],
+        version=version,
     )
 
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from reconciler.plan.budget import TENANT, BudgetWindow
-from reconciler.settings import Settings, SettingsError
+from reconciler.settings import Settings
 from reconciler.state import entities as rows
-from reconciler.state.connection import TableEndpoint
+from reconciler.state.connection import table_service
 from reconciler.state.model import (
     BudgetSnapshot,
     BurstPass,
@@ -53,11 +53,8 @@ class TableStateStore:
         """With no storage connection configured, every call raises StateUnavailable naming
         the settings: work that needs no state (adds, maintenance) still goes, removals fail
         closed."""
-        try:
-            endpoint = TableEndpoint.from_settings(settings)
-        except SettingsError as error:
-            return cls(None, settings.state_table_prefix, unavailable=str(error))
-        return cls(endpoint.service_client(), settings.state_table_prefix)
+        service, unavailable = table_service(settings)
+        return cls(service, settings.state_table_prefix, unavailable)
 
     async def close(self) -> None:
         if self._service is not None:
@@ -366,7 +363,8 @@ class TableStateStore:
 
     async def burst_pass(self) -> BurstPass:
         async def read(client: Any) -> BurstPass:
-            return rows.burst_pass(await _get(client, rows.BURST_PARTITION, rows.BURST_ROW))
+            row = await _get(client, rows.BURST_PARTITION, rows.BURST_ROW)
+            return rows.burst_pass(row, row.metadata["etag"] if row is not None else None)
 
         return await self._call("groups", read)
 

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from reconciler.telemetry.metrics import lag_counted_from
-from reconciler.telemetry.tracing import message_span
+from reconciler.telemetry.tracing import AttributeValue, message_span
 
 
 @contextmanager
 def observed_message(
     kind: str, cause: str, correlation_id: str, enqueued_at: datetime, items: int
 ) -> Iterator[None]:
-    attributes = {
+    attributes: dict[str, AttributeValue] = {
         "reconciler.message.kind": kind,
         "reconciler.cause": cause,
         "reconciler.items": items,
