@@ -174,6 +174,7 @@ async def subscription_upkeep(timer: func.TimerRequest) -> None:
 @app.timer_trigger(arg_name="timer", schedule="%DELTA_CATCHUP_SCHEDULE%", run_on_startup=False)
 async def delta_catchup(timer: func.TimerRequest) -> None:
     """Safety net between full runs: queue the users changed since the saved delta link."""
+    enable_telemetry()
     await delta_catchup_now(Settings.from_env(), "schedule", past_due=timer.past_due)
 
 
@@ -245,6 +246,7 @@ async def decide_hold(req: func.HttpRequest) -> func.HttpResponse:
     """approve (re-read, remove those the rules still remove) or reject; body `{"by": ...}`."""
     from reconciler.operator_http import decide_answer, decider
 
+    enable_telemetry()  # an approval's removals are audited changes
     by = decider(req.get_body(), dict(req.headers))
     answer = await decide_answer(
         Settings.from_env(), req.route_params["id"], req.route_params["action"], by
@@ -269,6 +271,7 @@ async def console(req: func.HttpRequest) -> func.HttpResponse:
     from reconciler.console.routes import respond
     from reconciler.console.web import ConsoleRequest
 
+    enable_telemetry()  # approvals from the console are audited changes too
     page = await respond(
         ConsoleRequest(
             req.method,
