@@ -63,13 +63,9 @@ async def changes_since(transport: GraphTransport, link: str) -> DeltaRound:
 
 
 def _require(response: GraphResponse, doing: str) -> dict:
+    """The body, DeltaExpired when Graph lost the sync state, else as every Graph read."""
+    from .directory import GraphDirectory  # it imports this module
+
     if response.status == 410 or response.error_code.lower() == "syncstatenotfound":
         raise DeltaExpired(f"{doing}: {response.describe()}")
-    if not response.ok or not isinstance(response.body, dict):
-        raise DirectoryError(
-            f"{doing}: {response.describe()}",
-            status=response.status,
-            code=response.error_code,
-            request_id=response.request_id,
-        )
-    return response.body
+    return GraphDirectory._require(response, doing)

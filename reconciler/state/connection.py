@@ -78,3 +78,14 @@ class TableEndpoint:
         if self.connection_string:
             return TableServiceClient.from_connection_string(self.connection_string, **_RETRIES)
         return TableServiceClient(self.service_uri, credential=self.credential(), **_RETRIES)
+
+
+def table_service(settings: Settings) -> tuple[Any, str]:
+    """An async TableServiceClient for the settings, or None and the reason (no storage
+    setting): a store built without one fails each call, naming the settings, instead of the
+    app failing at start."""
+    try:
+        endpoint = TableEndpoint.from_settings(settings)
+    except SettingsError as error:
+        return None, str(error)
+    return endpoint.service_client(), ""

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from reconciler.settings import Settings, SettingsError
-from reconciler.state.connection import TableEndpoint
+from reconciler.settings import Settings
+from reconciler.state.connection import table_service
 from reconciler.state.ports import StateConflict, StateUnavailable
 
 T = TypeVar("T")
@@ -50,11 +50,8 @@ class TableDeltaLinks:
     @classmethod
     def from_settings(cls, settings: Settings) -> TableDeltaLinks:
         """Without a storage setting every call raises StateUnavailable naming the settings."""
-        try:
-            endpoint = TableEndpoint.from_settings(settings)
-        except SettingsError as error:
-            return cls(None, settings.state_table_prefix, unavailable=str(error))
-        return cls(endpoint.service_client(), settings.state_table_prefix)
+        service, unavailable = table_service(settings)
+        return cls(service, settings.state_table_prefix, unavailable)
 
     async def close(self) -> None:
         if self._service is not None:
