@@ -424,6 +424,7 @@ def _comparison_guard(node: Comparison, collection: Property | None) -> list[Key
         return [(source, "exact", operand)]
     if op == "-in":
         # `-in []` has no key yet must run: on a mistyped value it is undecided, not false.
+        assert isinstance(operand, frozenset)
         if "" in operand or not operand:
             return None
         return [(source, "exact", item) for item in operand]
