@@ -54,7 +54,7 @@ def _value(text: str, low: int, high: int, names: list[str] | None, field: str) 
 
 def parse_field(
     text: str, low: int, high: int, names: list[str] | None = None, field: str = "field"
-):
+) -> frozenset[int]:
     """The set of values one NCRONTAB field allows."""
     values: set[int] = set()
     for part in text.split(","):

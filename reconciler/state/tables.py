@@ -236,7 +236,9 @@ class TableStateStore:
         copy again with them)."""
         closed: list[Hold] = []
 
-        async def close(hold: Hold | None, rejected: frozenset[str]):
+        async def close(
+            hold: Hold | None, rejected: frozenset[str]
+        ) -> tuple[Hold | None, frozenset[str]]:
             if hold is None or hold.id != hold_id:
                 raise HoldError(f"hold {hold_id} is no longer pending")
             decided = replace(hold, status=status, decided_by=by, decided_at=now, updated_at=now)
