@@ -290,7 +290,7 @@ def main() -> None:
             )
             print(
                 f"planning CPU (in-process, no I/O): {planning_cpu(rules_file, users):.1f} s "
-                f"(target < 30 s)"
+                f"(target <= 5 s, issue 14)"
             )
 
             before = throttled(control)
