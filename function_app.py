@@ -14,7 +14,7 @@
 The HTTP functions here sit on Graph's 3-second path and run on every cold start, so this
 module and what it imports stay light: no Graph SDK, azure-identity or storage client (a test
 checks sys.modules). Those are imported inside the bodies of the functions that need them.
-Payload rules live in reconciler/notify.py, the message schema in reconciler/queue.py.
+Payload rules live in reconciler/notify.py, the message schema in reconciler/work/message.py.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from typing import List  # noqa: UP035 (see QueueOutput below)
 import azure.functions as func
 
 from reconciler import notify
-from reconciler import queue as work
 from reconciler.object_id import is_object_id
 from reconciler.operator_http import Answer
 from reconciler.settings import Settings, SettingsError, webhook_client_state
 from reconciler.structured_log import log_json
 from reconciler.telemetry.setup import enable_from_env as enable_telemetry
+from reconciler.work import message as work
 
 # Binding expressions (%USER_CHANGES_QUEUE%, the two schedules) are resolved by the
 # Functions host from its app settings (local.settings.json Values under `func start`), never
@@ -82,8 +82,8 @@ def lifecycle(req: func.HttpRequest, msg: QueueOutput, context: func.Context) ->
 async def process_user_changes(message: func.QueueMessage) -> None:
     """Re-read the named users (or groups) and converge; raising hands the message back to
     the host, which retries it and finally moves it to the poison queue."""
-    from reconciler.work_queue import StorageWorkQueue
-    from reconciler.worker import process_message
+    from reconciler.work.storage import StorageWorkQueue
+    from reconciler.work.worker import process_message
 
     enable_telemetry()
     settings = Settings.from_env()

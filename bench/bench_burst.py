@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import Azurite  # noqa: E402
 from graph_emulator import EmulatorServer  # noqa: E402
-from reconciler import queue as work  # noqa: E402
 from reconciler.settings import Settings  # noqa: E402
-from reconciler.worker import process_message  # noqa: E402
+from reconciler.work import message as work  # noqa: E402
+from reconciler.work.worker import process_message  # noqa: E402
 
 DEPARTMENTS = ["Sales", "Engineering", "Marketing", "Finance", "Support"]
 _PREFIXES = itertools.count(1)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import queue as work
 from reconciler.delta import DeltaExpired, DeltaRound
 from reconciler.directory import DirectoryError
 from reconciler.policy import Policy, load_policy
@@ -15,6 +14,7 @@ from reconciler.service.catchup import catch_up, tracked_properties
 from reconciler.service.outcome import Outcome
 from reconciler.state.delta_link import SavedLink
 from reconciler.state.ports import StateConflict, StateUnavailable
+from reconciler.work import message as work
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = [f"5f3c1b7e-0000-4000-8000-{n:012d}" for n in range(450)]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import function_app
 from harness.invocation import TRACEPARENT, invocation
-from reconciler import queue as work
+from reconciler.work import message as work
 
 SECRET = "s3cret-client-state"
 SUB = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"

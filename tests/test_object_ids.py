@@ -3,9 +3,9 @@ jobs lower-case ids, so nothing past them case-folds."""
 
 from __future__ import annotations
 
-from reconciler import queue as work
-from reconciler.graph.directory import _normal_user
+from reconciler.graph.adapter import _normal_user
 from reconciler.object_id import group_id, user_id
+from reconciler.work import message as work
 
 USER = "6D1F2B5E-0C4A-4F0E-9B7E-2F5A8C3D1E4F"
 GROUP = "10000000-0000-4000-8000-00000000000A"

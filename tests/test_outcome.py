@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import queue as work
 from reconciler.plan import GuardVerdict, blocked_plan
 from reconciler.plan.model import GroupPlan, MembershipChange
 from reconciler.policy import loads_policy
 from reconciler.service import Outcome, reconcile_all, reconcile_users
 from reconciler.service.report import GroupResult, RunReport, WriteFailure
 from reconciler.settings import Settings
-from reconciler.worker import RetryLater, WorkerOutcome, settle
+from reconciler.work import message as work
+from reconciler.work.worker import RetryLater, WorkerOutcome, settle
 from tests.memory_directory import MemoryDirectory
 
 SALES = "10000000-0000-4000-8000-000000000001"

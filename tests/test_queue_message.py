@@ -1,4 +1,4 @@
-"""reconciler.queue: the version-1 message schema, chunking, encode/decode and MessageError."""
+"""reconciler.work.message: the version-1 schema, chunking, encode/decode and MessageError."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import queue as work
 from reconciler.object_id import user_id
-from reconciler.queue import GroupMessage, MaintenanceMessage, MessageError, UsersMessage
+from reconciler.work import message as work
+from reconciler.work.message import GroupMessage, MaintenanceMessage, MessageError, UsersMessage
 
 NOW = datetime(2026, 11, 25, 6, 15, 8, 123456, tzinfo=UTC)
 IDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(450)]
@@ -183,7 +183,7 @@ def test_the_module_loads_only_the_standard_library() -> None:
     import sys
 
     script = (
-        "import sys; before = set(sys.modules); import reconciler.queue; "
+        "import sys; before = set(sys.modules); import reconciler.work.message; "
         "print('\\n'.join(sorted(set(sys.modules) - before)))"
     )
     loaded = subprocess.run(
@@ -195,6 +195,6 @@ def test_the_module_loads_only_the_standard_library() -> None:
         timeout=60,
     ).stdout.split()
     ours = {name for name in loaded if name == "reconciler" or name.startswith("reconciler.")}
-    assert "reconciler.queue" in ours  # the check looked at a real import
+    assert "reconciler.work.message" in ours  # the check looked at a real import
     roots = {name.split(".")[0] for name in loaded if name not in ours}
     assert roots <= set(sys.stdlib_module_names), sorted(roots - set(sys.stdlib_module_names))

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler import queue as work
 from reconciler.policy import Policy, loads_policy
 from reconciler.service.burst import (
     STALE_AFTER,
@@ -20,6 +19,7 @@ from reconciler.service.burst import (
 )
 from reconciler.settings import Settings
 from reconciler.state import BurstPass
+from reconciler.work import message as work
 from tests.memory_directory import MemoryDirectory
 from tests.memory_state import MemoryStateStore
 

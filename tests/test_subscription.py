@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.settings import Settings, SettingsError
-from reconciler.subscription import (
+from reconciler.plan.upkeep import (
     MAX_LIFETIME,
     RENEW_WITHIN,
     SAFETY_MARGIN,
@@ -19,6 +18,7 @@ from reconciler.subscription import (
     parse_graph_time,
     plan_upkeep,
 )
+from reconciler.settings import Settings, SettingsError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOTIFY = "https://app.example.net/api/notifications?code=key"

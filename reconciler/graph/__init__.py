@@ -9,8 +9,8 @@ from typing import Any
 
 from reconciler.settings import Settings
 
+from .adapter import GraphDirectory
 from .client import build_client, build_credential
-from .directory import GraphDirectory
 from .transport import GraphTransport, RetryPolicy, WritePacer
 
 __all__ = [

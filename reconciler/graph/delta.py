@@ -64,7 +64,7 @@ async def changes_since(transport: GraphTransport, link: str) -> DeltaRound:
 
 def _require(response: GraphResponse, doing: str) -> dict:
     """The body, DeltaExpired when Graph lost the sync state, else as every Graph read."""
-    from .directory import GraphDirectory  # it imports this module
+    from .adapter import GraphDirectory  # it imports this module
 
     if response.status == 410 or response.error_code.lower() == "syncstatenotfound":
         raise DeltaExpired(f"{doing}: {response.describe()}")

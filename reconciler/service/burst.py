@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from reconciler import queue as work
 from reconciler.directory import Directory
 from reconciler.policy import Policy
 from reconciler.service.full import reconcile_all
 from reconciler.service.report import RunReport
 from reconciler.settings import Settings
 from reconciler.state import BurstPass, StateConflict, StateStore
+from reconciler.work import message as work
 
 STALE_AFTER = timedelta(minutes=15)
 """A claim older than this is from a worker that died (the host's timeout is 10 minutes)."""

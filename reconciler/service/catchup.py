@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from reconciler import queue as work
 from reconciler.delta import DeltaExpired, DeltaRound
 from reconciler.directory import DirectoryError
 from reconciler.policy import Policy
@@ -30,6 +29,7 @@ from reconciler.service.outcome import Outcome
 from reconciler.service.run import Run
 from reconciler.state.delta_link import SavedLink
 from reconciler.state.ports import StateConflict, StateUnavailable
+from reconciler.work import message as work
 
 CatchupKind = Literal["started", "caught-up", "resynced", "skipped"]
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from reconciler import queue as work
 from reconciler.service.catchup import CatchupResult, Sender, catch_up
 from reconciler.service.outcome import Outcome
 from reconciler.service.subscription import upkeep
 from reconciler.settings import Settings
+from reconciler.work import message as work
 
 if TYPE_CHECKING:
     from reconciler.directory import Directory
@@ -89,7 +89,7 @@ async def run_catchup(
 
             state = await opened.enter_async_context(shared_state(settings))
         if queue is None:
-            from reconciler.work_queue import StorageWorkQueue
+            from reconciler.work.storage import StorageWorkQueue
 
             queue = StorageWorkQueue.from_settings(settings)
         links = await opened.enter_async_context(shared_delta_links(settings))

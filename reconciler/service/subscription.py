@@ -13,10 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconciler.directory import DirectoryError
-from reconciler.service.outcome import Outcome
-from reconciler.service.run import Run
-from reconciler.settings import Settings, SettingsError
-from reconciler.subscription import (
+from reconciler.plan.upkeep import (
     SubscriptionAction,
     SubscriptionTarget,
     creation_body,
@@ -24,6 +21,9 @@ from reconciler.subscription import (
     parse_graph_time,
     plan_upkeep,
 )
+from reconciler.service.outcome import Outcome
+from reconciler.service.run import Run
+from reconciler.settings import Settings, SettingsError
 
 
 class SubscriptionDirectory(Protocol):

@@ -9,7 +9,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
-from reconciler.work_queue import QueueUnavailable, StorageWorkQueue
+from reconciler.work.storage import QueueUnavailable, StorageWorkQueue
 
 
 def test_a_delayed_message_is_invisible_until_its_delay_and_base64_encoded(

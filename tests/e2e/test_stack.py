@@ -17,9 +17,9 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from harness.stack import CLIENT_STATE, ROOT, Stack, notification, subscribe
-from reconciler import queue as work
 from reconciler.policy import load_policy
-from reconciler.work_queue import StorageWorkQueue
+from reconciler.work import message as work
+from reconciler.work.storage import StorageWorkQueue
 from tests.devhost.fixtures import wait_until
 
 SALES = "10000000-0000-4000-8000-000000000001"

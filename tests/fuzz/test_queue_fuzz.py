@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.fuzz_inputs import json_values
-from reconciler import queue as work
 from reconciler.settings import Settings
-from reconciler.worker import process_message
+from reconciler.work import message as work
+from reconciler.work.worker import process_message
 from tests.graph.test_worker_on_emulator import RecordingQueue
 from tests.memory_directory import MemoryDirectory
 

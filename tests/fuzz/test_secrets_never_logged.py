@@ -13,10 +13,10 @@ import pytest
 
 import function_app
 from harness.invocation import invocation
-from reconciler import queue as work
 from reconciler.cli import main
 from reconciler.settings import Settings
-from reconciler.worker import process_message
+from reconciler.work import message as work
+from reconciler.work.worker import process_message
 from tests.graph.test_worker_on_emulator import RecordingQueue
 from tests.test_function_app import Out, change, post
 

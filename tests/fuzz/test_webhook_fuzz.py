@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import function_app
 from harness.invocation import invocation
 from reconciler import notify
-from reconciler import queue as work
+from reconciler.work import message as work
 from tests.test_function_app import SECRET, SUB, Out, change, post
 
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler import queue as work
 from reconciler.settings import Settings
 from reconciler.state.tables import TableStateStore
-from reconciler.worker import process_message
+from reconciler.work import message as work
+from reconciler.work.worker import process_message
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
 from tests.graph.test_worker_on_emulator import (  # noqa: F401 - worker_env is a fixture
     SALES,

@@ -9,9 +9,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from reconciler import queue as work
 from reconciler.settings import Settings
-from reconciler.worker import process_message
+from reconciler.work import message as work
+from reconciler.work.worker import process_message
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
 from tests.graph.test_worker_on_emulator import RecordingQueue, outsider, worker_env  # noqa: F401
 from tests.graph_emulator.receiver import WebhookReceiver

@@ -11,14 +11,14 @@ import pytest
 
 from reconciler.directory import DirectoryError
 from reconciler.graph import GraphDirectory
-from reconciler.service import ensure_subscription, renew_or_reauthorize
-from reconciler.settings import Settings, SettingsError
-from reconciler.subscription import (
+from reconciler.plan.upkeep import (
     SAFETY_MARGIN,
     SubscriptionTarget,
     creation_body,
     parse_graph_time,
 )
+from reconciler.service import ensure_subscription, renew_or_reauthorize
+from reconciler.settings import Settings, SettingsError
 from tests.graph_emulator.receiver import WebhookReceiver
 
 DAY = 24 * 3600

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import queue as work
 from reconciler.settings import Settings
-from reconciler.work_queue import QueueUnavailable
-from reconciler.worker import RetryLater, process_message
+from reconciler.work import message as work
+from reconciler.work.storage import QueueUnavailable
+from reconciler.work.worker import RetryLater, process_message
 from tests.devhost.fixtures import azurite  # noqa: F401 - the session fixture
 from tests.graph.conftest import graph_directory
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from reconciler import queue as work
 from reconciler.directory import Directory, DirectoryError
 from reconciler.service.outcome import Outcome
 from reconciler.service.subscription import SubscriptionDirectory
 from reconciler.settings import Settings
 from reconciler.structured_log import log_json
 from reconciler.telemetry.messages import observed_message
-from reconciler.work_queue import QueueUnavailable
+from reconciler.work import message as work
+from reconciler.work.storage import QueueUnavailable
 
 if TYPE_CHECKING:
     from reconciler.policy import Policy

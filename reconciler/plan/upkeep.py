@@ -1,7 +1,7 @@
 """Decides what our Graph `users` subscription needs: keep, renew, create, or clean up.
 
 Pure: plain data in (Graph's subscription JSON, the wanted settings, the time), a plan out.
-The job in reconciler/service/subscription.py carries the plan out against Graph.
+The job in reconciler/service/subscription.py (`upkeep`) carries the plan out against Graph.
 
 Renewal policy (graph-facts.md §1): a `users` subscription lives at most 41,760 minutes
 (29 days). We ask for that maximum less SAFETY_MARGIN (15 minutes, for clock skew between us
