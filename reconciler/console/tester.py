@@ -12,10 +12,9 @@ from datetime import datetime
 from reconciler.console.names import Names, read_names
 from reconciler.directory import Directory
 from reconciler.plan import Decision, decide, invert_members, member_of_sources, reason_for
+from reconciler.plan.planner import with_member_of
 from reconciler.policy import ManagedGroup
 from reconciler.rules import Explanation, Rule, RuleError
-
-_GROUP_TYPE = "#microsoft.graph.group"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +142,7 @@ class _Tally:
             return
         self.users += 1
         if self.member_of is not None:
-            groups = self.member_of.get(user_id, ())
-            user = {**user, "memberOf": [{"@odata.type": _GROUP_TYPE, "id": g} for g in groups]}
+            user = with_member_of(user, self.member_of.get(user_id, ()))
         error: RuleError | None = None
         try:
             matched: bool | None = self.rule.matches(user, self.now)

@@ -54,6 +54,12 @@ def member_of_sources(rules: Iterable[Rule]) -> frozenset[str]:
     )
 
 
+def with_member_of(user: dict, group_ids: Iterable[str]) -> dict:
+    """The user with `memberOf` as Graph gives it, built from the source groups' member
+    lists (see member_of_sources) rather than one memberOf call per user."""
+    return {**user, "memberOf": [{"@odata.type": _GROUP_TYPE, "id": g} for g in group_ids]}
+
+
 class Planner:
     """Feed it every user (`see`), then `finish` for one GroupPlan per group.
 
@@ -98,13 +104,7 @@ class Planner:
             return
         self.users_seen += 1
         if self._member_of is not None:
-            user = {
-                **user,
-                "memberOf": [
-                    {"@odata.type": _GROUP_TYPE, "id": group_id}
-                    for group_id in self._member_of.get(user_id, ())
-                ],
-            }
+            user = with_member_of(user, self._member_of.get(user_id, ()))
         current = self._memberships.pop(user_id, set())
         evaluation = self.ruleset.evaluate(user, self.now)
         candidates = evaluation.matched | evaluation.undecided.keys() | current
