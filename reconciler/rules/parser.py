@@ -30,7 +30,7 @@ from .nodes import (
     Or,
     Span,
 )
-from .patterns import compile_pattern
+from .patterns import Pattern, compile_pattern
 from .properties import PLAN_FIELDS, Property, PropType, known_names, lookup
 from .values import parse_datetime, parse_duration
 
@@ -53,11 +53,12 @@ class Parser:
     # -- entry -------------------------------------------------------------------------------
 
     def parse(self) -> Node:
-        if self.peek.kind is Tok.EOF:
+        first = self.peek  # a local: the checker would keep `self.peek` narrowed past _or()
+        if first.kind is Tok.EOF:
             self.fail(
                 "QueryCompilationError",
                 'the rule is empty; write e.g. user.department -eq "Sales"',
-                self.peek,
+                first,
             )
         if self._is_word(self.peek, "direct"):
             return self._direct_reports()
@@ -320,7 +321,7 @@ class Parser:
 
     def _operand(
         self, subject: Property | ItemRef, prop_type: PropType, op: str, op_token: Token
-    ) -> tuple[Operand, object | None, str]:
+    ) -> tuple[Operand, Pattern | None, str]:
         start_token = self.peek
         if op in ("-in", "-notIn"):
             if prop_type not in (PropType.STRING, PropType.STRING_COLLECTION):

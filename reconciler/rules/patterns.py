@@ -89,10 +89,11 @@ def compile_pattern(source: str, position: int, rule: str, timeout: float) -> Pa
     try:
         return Pattern(source, timeout)
     except regex.error as exc:
-        where = position + 1 + (exc.pos or 0)
+        pos, msg = exc.pos, exc.msg  # type: ignore[attr-defined]  # regex sets both; types-regex omits them
+        where = position + 1 + (pos or 0)
         raise RuleError(
             "QueryCompilationError",
-            f"invalid regular expression {source!r}: {exc.msg}; for 'any text' write .* "
+            f"invalid regular expression {source!r}: {msg}; for 'any text' write .* "
             'rather than * (e.g. ".*@domain.ext" or "@domain.ext$")',
             where,
             rule,
