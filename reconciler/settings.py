@@ -124,6 +124,7 @@ class Settings:
     storage_connection: str = ""
     storage_account_name: str = ""
     storage_table_uri: str = ""
+    storage_queue_uri: str = ""
     storage_credential: str = ""
     storage_client_id: str = ""
     state_table_prefix: str = "reconciler"
@@ -165,6 +166,7 @@ class Settings:
             storage_connection=env.get("AzureWebJobsStorage", "").strip(),
             storage_account_name=env.get("AzureWebJobsStorage__accountName", "").strip(),
             storage_table_uri=env.get("AzureWebJobsStorage__tableServiceUri", "").strip(),
+            storage_queue_uri=env.get("AzureWebJobsStorage__queueServiceUri", "").strip(),
             storage_credential=env.get("AzureWebJobsStorage__credential", "").strip().lower(),
             storage_client_id=env.get("AzureWebJobsStorage__clientId", "").strip(),
             state_table_prefix=_table_prefix(env),

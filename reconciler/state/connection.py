@@ -1,16 +1,18 @@
-"""Which table service the state lives in, and how to authenticate, from the app settings.
+"""Which storage service (the state's tables, the work queue) to reach, and how to
+authenticate, from the app settings.
 
 The app's own storage account (`AzureWebJobsStorage`), as the Functions host itself reads it:
 a connection string (`UseDevelopmentStorage=true` or explicit endpoints for Azurite), or an
 identity-based connection (`AzureWebJobsStorage__accountName`, or
-`AzureWebJobsStorage__tableServiceUri`, with `__credential=managedidentity` and `__clientId`
-for a user-assigned identity; otherwise DefaultAzureCredential).
+`AzureWebJobsStorage__tableServiceUri` / `__queueServiceUri`, with
+`__credential=managedidentity` and `__clientId` for a user-assigned identity; otherwise
+DefaultAzureCredential).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.settings import Settings, SettingsError
 
@@ -25,9 +27,16 @@ _RETRIES: dict[str, Any] = {
 }
 
 
+Service = Literal["table", "queue"]
+_NEEDED_FOR = {
+    "table": "the removal budget and holds live in that storage account's tables",
+    "queue": "rechecks and re-sent messages go to that storage account's work queue",
+}
+
+
 @dataclass(frozen=True, slots=True)
-class TableEndpoint:
-    """A connection string, or a table service URI with the identity to use."""
+class StorageEndpoint:
+    """A connection string, or a service URI with the identity to use."""
 
     connection_string: str = ""
     service_uri: str = ""
@@ -35,18 +44,17 @@ class TableEndpoint:
     client_id: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TableEndpoint:
+    def from_settings(cls, settings: Settings, service: Service = "table") -> StorageEndpoint:
         """Raises SettingsError naming the settings when none is given."""
         if settings.storage_connection:
             return cls(connection_string=settings.storage_connection)
-        uri = settings.storage_table_uri
+        uri = settings.storage_table_uri if service == "table" else settings.storage_queue_uri
         if not uri and settings.storage_account_name:
-            uri = f"https://{settings.storage_account_name}.table.core.windows.net"
+            uri = f"https://{settings.storage_account_name}.{service}.core.windows.net"
         if not uri:
             raise SettingsError(
                 "AzureWebJobsStorage is not set (nor AzureWebJobsStorage__accountName or "
-                "AzureWebJobsStorage__tableServiceUri): the removal budget and holds live in "
-                "that storage account's tables"
+                f"AzureWebJobsStorage__{service}ServiceUri): {_NEEDED_FOR[service]}"
             )
         credential = settings.storage_credential
         if credential not in ("", "managedidentity"):
@@ -72,7 +80,8 @@ class TableEndpoint:
         return DefaultAzureCredential(managed_identity_client_id=self.client_id or None)
 
     def service_client(self) -> Any:
-        """An async TableServiceClient; no request is made until it is used."""
+        """An async TableServiceClient (for a table endpoint); no request is made until it is
+        used."""
         from azure.data.tables.aio import TableServiceClient
 
         if self.connection_string:
@@ -85,7 +94,7 @@ def table_service(settings: Settings) -> tuple[Any, str]:
     setting): a store built without one fails each call, naming the settings, instead of the
     app failing at start."""
     try:
-        endpoint = TableEndpoint.from_settings(settings)
+        endpoint = StorageEndpoint.from_settings(settings)
     except SettingsError as error:
         return None, str(error)
     return endpoint.service_client(), ""

@@ -7,17 +7,29 @@ copied to the poison queue by the worker itself rather than failing five times f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.settings import Settings
+from reconciler.state.connection import StorageEndpoint
 
 POISON_SUFFIX = "-poison"
 BACKLOG_TTL = 2.0
 """A burst lasts minutes: a two-second-old count is as good, and saves a call per message."""
 _BACKLOG: dict[tuple[str, str], tuple[float, int]] = {}
+_CREDENTIALS: dict[tuple[int, StorageEndpoint], Any] = {}
+
+
+def _credential(endpoint: StorageEndpoint) -> Any:
+    """One async credential per event loop and endpoint: tokens are cached across messages
+    (a new credential per send would ask the identity endpoint every time)."""
+    key = (id(asyncio.get_running_loop()), endpoint)
+    if key not in _CREDENTIALS:
+        _CREDENTIALS[key] = endpoint.credential()
+    return _CREDENTIALS[key]
 
 
 class QueueUnavailable(RuntimeError):
@@ -28,14 +40,20 @@ class QueueUnavailable(RuntimeError):
 @dataclass
 class StorageWorkQueue:
     """The work queue and its poison queue on Azure Storage (Azurite locally), base64 text as
-    the Functions queue trigger expects."""
+    the Functions queue trigger expects. `connection` is a connection string; with an
+    identity-based AzureWebJobsStorage it is "" and `identity` names the queue service."""
 
     connection: str
     name: str
+    identity: StorageEndpoint | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StorageWorkQueue:
-        return cls(settings.require("storage_connection"), settings.user_changes_queue)
+        """Raises SettingsError naming the settings when no storage is configured."""
+        endpoint = StorageEndpoint.from_settings(settings, "queue")
+        if endpoint.connection_string:
+            return cls(endpoint.connection_string, settings.user_changes_queue)
+        return cls("", settings.user_changes_queue, endpoint)
 
     def _client(self, queue_name: str) -> Any:
         from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
@@ -43,17 +61,19 @@ class StorageWorkQueue:
 
         # Retries after about 0.2 s and 2.2 s, not the SDK's 15 s back-off: a message waiting on
         # storage holds a worker slot, and the host retries the whole message anyway.
-        return QueueClient.from_connection_string(
-            self.connection,
-            queue_name,
-            message_encode_policy=TextBase64EncodePolicy(),
-            message_decode_policy=TextBase64DecodePolicy(),
-            retry_total=2,
-            initial_backoff=0.2,
-            increment_base=2,
-            connection_timeout=5,
-            read_timeout=30,
-        )
+        options: dict[str, Any] = {
+            "message_encode_policy": TextBase64EncodePolicy(),
+            "message_decode_policy": TextBase64DecodePolicy(),
+            "retry_total": 2,
+            "initial_backoff": 0.2,
+            "increment_base": 2,
+            "connection_timeout": 5,
+            "read_timeout": 30,
+        }
+        if self.identity is None:
+            return QueueClient.from_connection_string(self.connection, queue_name, **options)
+        credential = _credential(self.identity)
+        return QueueClient(self.identity.service_uri, queue_name, credential=credential, **options)
 
     async def send(self, text: str, *, delay_seconds: int = 0) -> None:
         await self._send(self.name, text, delay_seconds)
@@ -66,7 +86,7 @@ class StorageWorkQueue:
         most every BACKLOG_TTL seconds per process; 0 when storage cannot say."""
         from azure.core.exceptions import AzureError
 
-        key = (self.connection, self.name)
+        key = (self.connection or (self.identity.service_uri if self.identity else ""), self.name)
         cached = _BACKLOG.get(key)
         if cached is not None and time.monotonic() - cached[0] < BACKLOG_TTL:
             return cached[1]

@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.settings import Settings, SettingsError
 from reconciler.state import StateUnavailable
-from reconciler.state.connection import TableEndpoint
+from reconciler.state.connection import StorageEndpoint
 from reconciler.state.tables import TableStateStore
 
 
@@ -18,14 +18,14 @@ def test_a_connection_string_wins_and_reaches_the_table_endpoint() -> None:
             "AzureWebJobsStorage__accountName": "ignored",
         }
     )
-    endpoint = TableEndpoint.from_settings(settings)
+    endpoint = StorageEndpoint.from_settings(settings)
     assert endpoint.connection_string == "UseDevelopmentStorage=true"
     assert endpoint.service_client().url.startswith("http://127.0.0.1:10002/devstoreaccount1")
 
 
 def test_an_account_name_means_its_table_service_with_default_credential() -> None:
     settings = Settings.from_env({"AzureWebJobsStorage__accountName": "contoso"})
-    endpoint = TableEndpoint.from_settings(settings)
+    endpoint = StorageEndpoint.from_settings(settings)
     assert endpoint.service_uri == "https://contoso.table.core.windows.net"
     assert type(endpoint.credential()).__name__ == "DefaultAzureCredential"
     assert endpoint.service_client().url.startswith("https://contoso.table.core.windows.net")
@@ -39,7 +39,7 @@ def test_a_user_assigned_identity_is_passed_its_client_id() -> None:
             "AzureWebJobsStorage__clientId": "00000000-0000-4000-8000-000000000042",
         }
     )
-    endpoint = TableEndpoint.from_settings(settings)
+    endpoint = StorageEndpoint.from_settings(settings)
     assert endpoint.service_uri == "https://contoso.table.core.windows.net"
     assert endpoint.managed_identity and endpoint.client_id.endswith("42")
     assert type(endpoint.credential()).__name__ == "ManagedIdentityCredential"
@@ -50,7 +50,7 @@ def test_an_unknown_credential_kind_is_named() -> None:
         {"AzureWebJobsStorage__accountName": "x", "AzureWebJobsStorage__credential": "cert"}
     )
     with pytest.raises(SettingsError, match="AzureWebJobsStorage__credential"):
-        TableEndpoint.from_settings(settings)
+        StorageEndpoint.from_settings(settings)
 
 
 async def test_no_storage_at_all_makes_every_call_unavailable() -> None:
