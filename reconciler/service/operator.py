@@ -16,7 +16,7 @@ async def holds_document(state: HoldStore, status: str | None = None) -> dict[st
     """`{"holds": [...]}`, newest first, without the user lists (`hold_document` has them)."""
     if status is not None and status not in HOLD_STATUSES:
         raise ValueError(f"status must be one of {', '.join(HOLD_STATUSES)}, not {status!r}")
-    holds = await state.holds(status)  # type: ignore[arg-type]
+    holds = await state.holds(status)
     return {"holds": [hold.to_json(users=False) for hold in holds]}
 
 

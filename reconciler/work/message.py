@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from reconciler.object_id import group_id, user_id
 from reconciler.telemetry.correlation import correlation_id_from
@@ -38,6 +38,8 @@ ACTIONS = ("renew-subscription", "recreate-subscription", "catch-up")
 create it anew, then catch up), catch-up (missed: a delta catch-up)."""
 
 Cause = Literal["notification", "sync", "recheck", "sweep", "catchup"]
+
+T = TypeVar("T")
 
 
 class MessageError(ValueError):
@@ -209,7 +211,7 @@ def decode(text: str | bytes) -> Message:
     raise MessageError(f"kind: unknown message kind {kind!r}; expected users, group or maintenance")
 
 
-def _field(document: dict[str, object], name: str, kind: type) -> object:
+def _field(document: dict[str, object], name: str, kind: type[T]) -> T:
     if name not in document:
         raise MessageError(f"{name}: missing")
     value = document[name]
@@ -220,7 +222,7 @@ def _field(document: dict[str, object], name: str, kind: type) -> object:
 
 def _id_list(document: dict[str, object], name: str) -> tuple[str, ...]:
     value = _field(document, name, list)
-    return tuple(value)  # type: ignore[arg-type]  # element checks run in __post_init__
+    return tuple(value)  # element checks run in __post_init__
 
 
 def _normal(ids: tuple[str, ...], normal: Callable[[str], str]) -> tuple[str, ...]:
