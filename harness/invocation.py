@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from azure_functions_runtime.bindings.context import Context
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def invocation(traceparent: str = TRACEPARENT, function_name: str = "webhook"):
+def invocation(traceparent: str = TRACEPARENT, function_name: str = "webhook") -> Context:
     """A Context (azure_functions_runtime's, which declares no azure.functions base)."""
     from azure_functions_runtime.bindings.context import Context
     from azure_functions_runtime.bindings.retrycontext import RetryContext
