@@ -188,7 +188,7 @@ def test_the_module_loads_only_the_standard_library() -> None:
     )
     loaded = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=Path(work.__file__).resolve().parents[1],
+        cwd=Path(work.__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         check=True,
