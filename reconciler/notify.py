@@ -252,7 +252,12 @@ def _authentic(item: object, client_state: str) -> Mapping[str, object]:
 
 
 def _lifecycle_item(fields: Mapping[str, object]) -> LifecycleNotice:
-    return lifecycle_notice(_string(fields, "lifecycleEvent"), _string(fields, "subscriptionId"))
+    """The subscription id goes into a queue message, so it must be one (Graph's are GUIDs):
+    anything else would make the message unbuildable and fail the whole POST."""
+    subscription_id = _string(fields, "subscriptionId")
+    if _GUID.fullmatch(subscription_id) is None:
+        raise _Dropped("type")
+    return lifecycle_notice(_string(fields, "lifecycleEvent"), subscription_id)
 
 
 def _change_item(fields: Mapping[str, object]) -> tuple[str, str | None]:

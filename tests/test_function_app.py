@@ -520,6 +520,18 @@ def test_an_unknown_lifecycle_event_is_logged_and_enqueues_nothing(caplog) -> No
     assert "Unknown lifecycle event" in caplog.text
 
 
+@pytest.mark.parametrize("subscription_id", ["has spaces", "x" * 300, "", "not-a-guid"])
+def test_an_authentic_lifecycle_item_with_an_unusable_subscription_id_is_dropped_not_a_500(
+    subscription_id: str,
+) -> None:
+    bad = {**lifecycle_item("missed"), "subscriptionId": subscription_id}
+    response, out = lifecycle_post(bad, lifecycle_item("subscriptionRemoved"))
+    assert response.status_code == 202
+    (message,) = out.messages()
+    assert isinstance(message, work.MaintenanceMessage)
+    assert (message.action, message.subscription_id) == ("recreate-subscription", SUB)
+
+
 def test_forged_lifecycle_notifications_renew_nothing() -> None:
     response, out = lifecycle_post(lifecycle_item("reauthorizationRequired", "forged"))
     assert response.status_code == 202

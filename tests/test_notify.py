@@ -205,6 +205,8 @@ def test_a_body_that_is_no_notification_collection_raises_an_error_naming_where(
         (change(resourceData={}, resource="Users/nope"), "resource"),
         ({"lifecycleEvent": 3, "subscriptionId": SUB, "clientState": SECRET}, "type"),
         ({"lifecycleEvent": "missed", "clientState": SECRET}, "type"),
+        ({"lifecycleEvent": "missed", "clientState": SECRET, "subscriptionId": "a b"}, "type"),
+        ({"lifecycleEvent": "missed", "clientState": SECRET, "subscriptionId": "x" * 300}, "type"),
     ],
 )
 def test_each_bad_item_is_dropped_under_its_reason_and_the_good_ones_kept(
