@@ -19,23 +19,28 @@ reconciliation for a delta link Graph no longer honours.
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from reconciler.service.catchup import CatchupResult, Sender, catch_up
+from reconciler.directory import Directory
+from reconciler.service.catchup import CatchupResult, DeltaSource, Sender, catch_up
 from reconciler.service.outcome import Outcome
-from reconciler.service.subscription import upkeep
+from reconciler.service.subscription import SubscriptionDirectory, upkeep
 from reconciler.settings import Settings
 from reconciler.work import message as work
 
 if TYPE_CHECKING:
-    from reconciler.directory import Directory
     from reconciler.policy import Policy
     from reconciler.state import StateStore
 
 
+class MaintenanceDirectory(Directory, SubscriptionDirectory, DeltaSource, Protocol):
+    """Maintenance needs all of one directory: subscription upkeep, the delta read of a
+    catch-up, and the full run a lost delta link falls back on (GraphDirectory is all three)."""
+
+
 async def maintain(
     message: work.MaintenanceMessage,
-    directory: Directory,
+    directory: MaintenanceDirectory,
     settings: Settings,
     state: StateStore | None,
     queue: Sender,
@@ -50,7 +55,7 @@ async def maintain(
     recreate = message.action == "recreate-subscription"
     subscription_id = None if recreate else message.subscription_id
     done = await upkeep(
-        directory,  # type: ignore[arg-type]
+        directory,
         settings,
         subscription_id,
         cause="lifecycle",
@@ -70,7 +75,7 @@ async def run_catchup(
     policy: Policy,
     reason: str,
     correlation_id: str | None = None,
-    directory: Directory | None = None,
+    directory: MaintenanceDirectory | None = None,
     state: StateStore | None = None,
     queue: Sender | None = None,
 ) -> CatchupResult:
@@ -109,7 +114,7 @@ async def run_catchup(
             return report.outcome
 
         return await catch_up(
-            source,  # type: ignore[arg-type]
+            source,
             links,
             queue,
             policy,

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from reconciler.directory import Directory, DirectoryError
+from reconciler.directory import DirectoryError
 from reconciler.service.outcome import Outcome
-from reconciler.service.subscription import SubscriptionDirectory
 from reconciler.settings import Settings
 from reconciler.structured_log import log_json
 from reconciler.telemetry.messages import observed_message
@@ -28,17 +27,16 @@ from reconciler.work.storage import QueueUnavailable
 
 if TYPE_CHECKING:
     from reconciler.policy import Policy
+
+    # Membership jobs and maintenance (upkeep, catch-up) run against one directory.
+    from reconciler.service.lifecycle import MaintenanceDirectory as WorkerDirectory
     from reconciler.state import StateStore
 
 log = logging.getLogger("reconciler.worker")
 DONE = Outcome.done()
 
 
-class WorkerDirectory(Directory, SubscriptionDirectory, Protocol):
-    """The worker runs membership jobs and subscription upkeep against one directory."""
-
-
-DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager[WorkerDirectory]]
+DirectoryFactory = Callable[[Settings], AbstractAsyncContextManager["WorkerDirectory"]]
 StateFactory = Callable[[Settings], AbstractAsyncContextManager["StateStore"]]
 
 
