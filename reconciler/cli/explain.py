@@ -160,7 +160,7 @@ def _membership(
     now: datetime | None,
 ) -> dict[str, Any]:
     """Print and return the current membership and what a run would do, as the planner decides."""
-    user_id = str(user.get("id", "")).lower()
+    user_id = str(user.get("id", ""))
     decision = decide(group, user_id, explanation.result is True, explanation.error)
     member = group.id in memberships
     reason = reason_for(decision, group, user, now)

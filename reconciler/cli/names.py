@@ -39,11 +39,11 @@ class NameBook:
             if user and user.get("id"):
                 display = str(user.get("displayName") or "")
                 upn = str(user.get("userPrincipalName") or "")
-                self._names[str(user["id"]).lower()] = (display, upn)
+                self._names[str(user["id"])] = (display, upn)
 
     def label(self, user_id: str) -> str:
         """`Ana Lopez <ana@contoso.com>`, or "" for a user the run did not read."""
-        display, upn = self._names.get(user_id.lower(), ("", ""))
+        display, upn = self._names.get(user_id, ("", ""))
         if display and upn:
             return f"{display} <{upn}>"
         return display or upn
@@ -52,7 +52,7 @@ class NameBook:
         """For --json: {id: {"displayName", "userPrincipalName"}} for the ids that were read."""
         found = {}
         for user_id in user_ids:
-            names = self._names.get(user_id.lower())
+            names = self._names.get(user_id)
             if names is not None:
                 display, upn = names
                 found[user_id] = {"displayName": display or None, "userPrincipalName": upn or None}

@@ -25,7 +25,7 @@ def invert_members(
     members: Mapping[str, Sequence[Member]],
 ) -> tuple[dict[str, set[str]], dict[str, tuple[str, ...]], dict[str, int]]:
     """Group -> members as (user id -> group ids, group -> non-user member ids, group -> count
-    of all direct members). Ids are lower-cased, as the rules file's are."""
+    of all direct members). Ids arrive normalised from the directory (object_id.py)."""
     memberships: dict[str, set[str]] = {}
     others: dict[str, tuple[str, ...]] = {}
     counts: dict[str, int] = {}
@@ -34,9 +34,9 @@ def invert_members(
         non_users = []
         for member in group_members:
             if member.is_user:
-                memberships.setdefault(member.id.lower(), set()).add(group_id)
+                memberships.setdefault(member.id, set()).add(group_id)
             else:
-                non_users.append(member.id.lower())
+                non_users.append(member.id)
         others[group_id] = tuple(sorted(non_users))
     return memberships, others, counts
 
@@ -99,7 +99,7 @@ class Planner:
         self._undecided: dict[str, list[UndecidedUser]] = {g.id: [] for g in groups}
 
     def see(self, user: dict) -> None:
-        user_id = str(user.get("id", "")).lower()
+        user_id = str(user.get("id", ""))  # normalised by the directory (object_id.py)
         if not user_id:
             return
         self.users_seen += 1
