@@ -54,15 +54,15 @@ class RuleTest:
 class _Collector:
     """Counts one direction of change and keeps the first `limit` users with their reason."""
 
-    def __init__(self, limit: int, group: ManagedGroup | None, now: datetime | None) -> None:
-        self.limit, self.group, self.now = limit, group, now
+    def __init__(self, limit: int, now: datetime | None) -> None:
+        self.limit, self.now = limit, now
         self.count = 0
         self.users: list[UserResult] = []
 
-    def add(self, user: dict, decision: Decision) -> None:
+    def add(self, user: dict, decision: Decision, group: ManagedGroup) -> None:
         self.count += 1
         if len(self.users) < self.limit:
-            reason = reason_for(decision, self.group, user, self.now)  # type: ignore[arg-type]
+            reason = reason_for(decision, group, user, self.now)
             self.users.append(_result(user, None, reason))
 
 
@@ -133,8 +133,8 @@ class _Tally:
         self.users = 0
         self.counts: dict[bool | None, int] = {True: 0, False: 0, None: 0}
         self.found: dict[bool | None, list[UserResult]] = {True: [], False: [], None: []}
-        self.join = _Collector(listed, group, now)
-        self.leave = _Collector(listed, group, now)
+        self.join = _Collector(listed, now)
+        self.leave = _Collector(listed, now)
 
     def see(self, user: dict) -> None:
         user_id = str(user.get("id", "")).lower()
@@ -157,9 +157,9 @@ class _Tally:
         member = user_id in self.current
         self.current.discard(user_id)
         if decision.member is True and not member:
-            self.join.add(user, decision)
+            self.join.add(user, decision, self.group)
         elif decision.member is False and member:
-            self.leave.add(user, decision)
+            self.leave.add(user, decision, self.group)
 
 
 async def _member_of(directory: Directory, rule: Rule) -> Mapping[str, set[str]] | None:
