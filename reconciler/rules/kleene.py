@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import cast
 
 from .checks import read, read_item
 from .compiler import Predicate, compile_predicate
@@ -61,7 +60,6 @@ class ThreeValued:
         self.clauses = clauses(tree)
         self._tests: dict[int, Predicate] = {}
         self._runners = [self._runner(clause) for clause in self.clauses]
-        self._boolean = _boolean_verdict(tree, self.clauses)
 
     def outcomes(self, obj: dict, now: datetime | None) -> list[Outcome]:
         """Each clause's outcome, in `clauses()` order."""
@@ -69,9 +67,6 @@ class ThreeValued:
 
     def combine(self, outcomes: list[Outcome]) -> Outcome:
         """The rule's outcome from `outcomes()`."""
-        results = [result for result, _ in outcomes]
-        if None not in results:
-            return self._boolean(cast("list[bool]", results)), None
         by_clause = {id(c): outcome for c, outcome in zip(self.clauses, outcomes, strict=True)}
         return evaluate(self.tree, lambda clause: by_clause[id(clause)])
 
@@ -117,25 +112,6 @@ class ThreeValued:
             return _attempt(test, lambda _: read_item(item, field, where), item, now)
 
         return evaluate(body, leaf)
-
-
-def _boolean_verdict(tree: Node, leaves: list[Clause]) -> Callable[[list[bool]], bool]:
-    """The rule's verdict from its clauses' results when every one is decided: Kleene's
-    logic is then Boolean logic, so one compiled expression replaces a walk of the tree."""
-    position = {id(leaf): n for n, leaf in enumerate(leaves)}
-
-    def expression(node: Node) -> str:
-        if isinstance(node, Not):
-            return f"(not {expression(node.child)})"
-        if isinstance(node, And | Or):
-            joiner = " and " if isinstance(node, And) else " or "
-            return "(" + joiner.join(expression(c) for c in node.children) + ")"
-        return f"r[{position[id(node)]}]"
-
-    code = f"def verdict(r):\n    return {expression(tree)}\n"
-    namespace: dict[str, object] = {"__builtins__": {}}
-    exec(compile(code, "<verdict>", "exec"), namespace)
-    return cast(Callable[[list[bool]], bool], namespace["verdict"])
 
 
 def _collection(clause: Clause) -> tuple[Property, Node, bool] | None:
