@@ -11,7 +11,7 @@ from reconciler.plan import GuardLimits, GuardVerdict, Planner
 from reconciler.plan.blocking import unwritable
 from reconciler.plan.membership import direct_groups
 from reconciler.policy import ManagedGroup, Policy
-from reconciler.rules import RuleSet
+from reconciler.rules import Rule, RuleSet
 from reconciler.service.record import record_run
 from reconciler.service.report import GroupResult, RunReport
 from reconciler.service.run import Run, finish_run, request_counts
@@ -42,11 +42,11 @@ async def approve_hold(
     if settings.dry_run:
         raise HoldError("DRY_RUN is on: nothing would be removed; approve without it")
     now = datetime.now(UTC)
-    group = _usable_group(policy, await state.hold(hold_id))
+    group, rule = _usable_group(policy, await state.hold(hold_id))
     hold = await state.begin_approval(hold_id, by, now)
     run = Run.start("approval", correlation_id, None)
     run.approved_by = by
-    ruleset = RuleSet({group.id: group.rule})  # type: ignore[dict-item]
+    ruleset = RuleSet({group.id: rule})
     found = await directory.users(
         list(hold.user_ids), ruleset.select, manager=ruleset.needs_manager, member_of=True
     )
@@ -106,14 +106,15 @@ async def reject_hold(
     return hold
 
 
-def _usable_group(policy: Policy, hold: Hold) -> ManagedGroup:
+def _usable_group(policy: Policy, hold: Hold) -> tuple[ManagedGroup, Rule]:
+    """The hold's group and its compiled rule, or HoldError when the file cannot decide it."""
     group = policy.group(hold.group_id)
-    if group is None or not group.ok:
+    if group is None or group.rule is None or not group.ok:
         raise HoldError(
             f"group {hold.group_id} is not a usable group of {policy.file} (run check); "
             "nothing removed"
         )
-    return group
+    return group, group.rule
 
 
 def _report(run: Run, result: GroupResult, users_read: int, directory: Directory) -> RunReport:

@@ -75,7 +75,7 @@ class CatchupResult:
 def tracked_properties(policy: Policy) -> tuple[str, ...]:
     """What the delta link tracks: every property a usable rule reads, plus `manager` when a
     rule follows it (delta reports manager changes only when it is selected)."""
-    ruleset = RuleSet({g.id: g.rule for g in policy.usable_groups})  # type: ignore[misc]
+    ruleset = RuleSet({g.id: g.rule for g in policy.usable_groups if g.rule is not None})
     names = set(ruleset.select) | {"id"}
     if ruleset.needs_manager:
         names.add("manager")

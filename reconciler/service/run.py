@@ -34,7 +34,7 @@ class Run:
     def audit(self, event: Event, **fields: object) -> None:
         if self.approved_by:
             fields["approvedBy"] = self.approved_by
-        audit(event, cause=self.cause, correlation_id=self.correlation_id, **fields)  # type: ignore[arg-type]
+        audit(event, cause=self.cause, correlation_id=self.correlation_id, **fields)  # type: ignore[arg-type]  # group/user/action/reason arrive in fields as str
 
     def step(self, stage: str, done: int, total: int | None = None) -> None:
         if self.progress is not None:
