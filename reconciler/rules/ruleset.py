@@ -124,17 +124,16 @@ class _SourceIndex:
         self.source = source
         self.slots = slots
         self.exact: dict[object, list[str]] = {}
-        self.sure: dict[object, list[str]] = {}  # exact keys that decide their rules
         self.prefixes: dict[str, list[str]] = {}
         self.contains: dict[str, list[str]] = {}
         self.rule_ids: set[str] = set()
         self._cut = 0
         self._buckets: dict[str, list[tuple[str, list[str]]]] = {}
 
-    def add(self, mode: str, value: object, rule_id: str, sure: bool = False) -> None:
+    def add(self, mode: str, value: object, rule_id: str) -> None:
         self.rule_ids.add(rule_id)
         if mode == "exact":
-            (self.sure if sure else self.exact).setdefault(value, []).append(rule_id)
+            self.exact.setdefault(value, []).append(rule_id)
         elif mode == "contains":
             assert isinstance(value, str)
             self.contains.setdefault(value, []).append(rule_id)
@@ -160,37 +159,31 @@ class _SourceIndex:
     def lookup_code(self, n: int, names: dict[str, object]) -> str:
         """The lines of the compiled lookup (`_compile_lookup`) for this index, its tables
         put in `names`: the user's values (a product of them for a joint source) hit exact
-        keys, then bucketed prefixes and substrings; an unreadable value (None) makes every
-        rule of the index a candidate, since a rule is never skipped on such a value."""
+        keys, then bucketed prefixes and substrings (into `hits`); an unreadable value (None)
+        puts every rule of the index in `unread`, since a rule is never skipped on such a
+        value and a key it could not test decides nothing."""
         names.update({f"E{n}": self.exact, f"B{n}": self._buckets, f"R{n}": self.rule_ids})
-        names[f"S{n}"] = self.sure
         names[f"C{n}"] = tuple(self.contains.items())
         parts = [f"r{slot}" for slot in self.slots]
         values = parts[0] if len(parts) == 1 else f"product({', '.join(parts)})"
         lines = [
             f"    if {' or '.join(f'{part} is None' for part in parts)}:",
-            f"        found.update(R{n})",
+            f"        unread.update(R{n})",
             "    else:",
             f"        for x in {values}:",
             f"            h = E{n}.get(x)",
             "            if h:",
-            "                found.update(h)",
+            "                hits.update(h)",
         ]
-        if self.sure:
-            lines += [
-                f"            h = S{n}.get(x)",
-                "            if h:",
-                "                sure.update(h)",
-            ]
         if self._buckets or self.contains:
             lines += [
                 "            if x.__class__ is str:",
                 f"                for p, h in B{n}.get(x[:{self._cut}], ()):",
                 "                    if x.startswith(p):",
-                "                        found.update(h)",
+                "                        hits.update(h)",
                 f"                for p, h in C{n}:",
                 "                    if p in x:",
-                "                        found.update(h)",
+                "                        hits.update(h)",
             ]
         return "\n".join(lines) + "\n"
 
@@ -198,13 +191,13 @@ class _SourceIndex:
 def _compile_lookup(
     indexes: list[_SourceIndex], slots: int
 ) -> Callable[[list, set[str], set[str]], None]:
-    """One function `(values read, found, sure)` adding every index's candidates to `found`
-    and the rules its keys decide to `sure`: one call per user where a method per index
-    cost a call, attribute loads and a frame each."""
+    """One function `(values read, hits, unread)` adding the rules whose keys the values hit
+    to `hits`, and those on a source that could not be read to `unread`: one call per user
+    where a method per index cost a call, attribute loads and a frame each."""
     names: dict[str, object] = {"product": product}
     body = "".join(index.lookup_code(n, names) for n, index in enumerate(indexes))
     unpack = f"    {''.join(f'r{slot}, ' for slot in range(slots))}= read\n" if slots else ""
-    return define(f"def compiled(read, found, sure):\n{unpack}{body}    return None\n", names)
+    return define(f"def compiled(read, hits, unread):\n{unpack}{body}    return None\n", names)
 
 
 class _Readers:
@@ -259,13 +252,17 @@ class RuleSet:
         )
         indexes: dict[Source, _SourceIndex] = {}
         for rule_id, keys in guards.items():
-            sure = _decided_by_keys(self.rules[rule_id].tree)
             for source, mode, value in keys:
                 index = indexes.get(source)
                 if index is None:
                     slots = tuple(self._readers.slot[p] for p in source.parts or (source,))
                     index = indexes[source] = _SourceIndex(source, slots)
-                index.add(mode, value, rule_id, sure)
+                index.add(mode, value, rule_id)
+        self._sure = frozenset(
+            rule_id
+            for rule_id, keys in guards.items()
+            if keys and _decided_by_keys(self.rules[rule_id].tree)
+        )
         self._lookup = _compile_lookup(list(indexes.values()), len(self._readers.slot))
         self._uses_now = any(r.uses_now for r in self.rules.values())
         self._predicates = {rule_id: rule.predicate for rule_id, rule in self.rules.items()}
@@ -294,10 +291,15 @@ class RuleSet:
 
     def _candidates(self, user: dict) -> tuple[set[str], set[str]]:
         """(rules to evaluate, rules that match without evaluation: see _decided_by_keys)."""
-        found = set(self._always)
-        sure: set[str] = set()
-        self._lookup(self._readers.read(user), found, sure)
-        return found, sure
+        hits: set[str] = set()
+        unread = set(self._always)
+        self._lookup(self._readers.read(user), hits, unread)
+        matched = hits & self._sure
+        hits -= matched
+        if unread:
+            hits |= unread
+            hits -= matched  # an -or decided by a readable child needs no unreadable one
+        return hits, matched
 
     def evaluate(self, user: dict, now: datetime | None = None) -> Evaluation:
         if now is None and self._uses_now:
@@ -348,31 +350,42 @@ def _guard(node: Node, collection: Property | None = None) -> list[Key] | None:
 
 
 def _decided_by_keys(node: Node) -> bool:
-    """Whether a hit on one of `node`'s keys means it matches, not only that it may: `node`
-    is an equality or -in on a string property, a boolean test, or an -and of such, joined
+    """Whether a hit on one of `node`'s keys means it matches, not only that it may.
+
+    So for a string property's -eq, -in, -startsWith and -contains, a boolean test, an -or of
+    such (a hit says which child holds) and an -and of such with exact keys only, joined
     whole into one joint key. A user whose values were read unchecked without fault has a
-    case-folded string (or a boolean or null) in each, so the key hit is the comparison's
-    answer; a source that could not be read makes the rule a candidate as any other.
-    On the bench rules this skips most evaluations (70 % of rules are such -ands)."""
+    case-folded string (or a boolean or null) in each, and the key test (equality, prefix,
+    substring) is the comparison's own test; a source that could not be read decides
+    nothing. On the bench rules this leaves a third of the candidates to evaluate.
+    """
+    if isinstance(node, Or):
+        return all(_decided_by_keys(child) for child in node.children)
     if isinstance(node, And):
-        if not all(_decided_by_keys(child) for child in node.children):
-            return False
-        combinations = 1
-        for child in node.children:
-            combinations *= len(_guard(child) or ())  # 0 for a child without keys
-        return 0 < combinations <= _JOINT_LIMIT
+        return _joined_whole(node)
     if not isinstance(node, Comparison) or not isinstance(node.subject, Property):
         return False
-    kind, operand = node.subject.type, node.operand
+    kind, operand, operator = node.subject.type, node.operand, node.operator
     if kind is PropType.BOOLEAN:
-        return node.operator in ("-eq", "-ne")
+        return operator in ("-eq", "-ne")
     if kind is not PropType.STRING:
         return False
-    if node.operator == "-eq":
+    if operator in ("-eq", "-startsWith", "-contains"):
         return isinstance(operand, str) and operand != ""
-    if node.operator != "-in" or not isinstance(operand, frozenset):
+    if operator != "-in" or not isinstance(operand, frozenset):
         return False
     return bool(operand) and "" not in operand
+
+
+def _joined_whole(node: And) -> bool:
+    """An -and whose children are all decided by exact keys, joined all into its joint key."""
+    combinations = 1
+    for child in node.children:
+        keys = _guard(child) or []  # empty for a child without keys
+        if not _decided_by_keys(child) or any(mode != "exact" for _, mode, _ in keys):
+            return False
+        combinations *= len(keys)
+    return 0 < combinations <= _JOINT_LIMIT
 
 
 def _joint(options: list[list[Key]]) -> list[Key] | None:

@@ -207,3 +207,48 @@ def test_a_key_decides_a_rule_only_when_it_covers_all_of_it() -> None:
     }
     user = {"department": "SALES", "accountEnabled": None, "jobTitle": "Intern", "country": "US"}
     assert RuleSet(rules).matching(user) == {"enabled", "anyone"}
+
+
+DENSE_RULES = [
+    'user.department -eq "Sales"',
+    'user.department -startsWith "Sa"',
+    'user.department -contains "ale"',
+    'user.department -endsWith "Sa"',
+    'user.department -match "^Sa"',
+    'user.department -in ["Sales", "HR"]',
+    "user.accountEnabled -ne true",
+    '(user.department -eq "Sales") -or (user.city -endsWith "gos")',
+    '(user.department -startsWith "Sa") -or (user.city -eq "Lagos")',
+    '(user.department -startsWith "Sa") -and (user.city -eq "Lagos")',
+    '(user.department -eq "Sales") -and (user.city -in ["Lagos", "Paris"])',
+    '(user.department -eq "Sales") -and (user.accountEnabled -eq true)',
+    '(user.department -eq "Sales") -and -not (user.city -eq "Lagos")',
+    '((user.department -eq "Sales") -or (user.department -eq "HR")) -and (user.city -eq "Lagos")',
+]
+DENSE_USERS = [
+    {"department": "Sales", "city": "Lagos", "accountEnabled": True},
+    {"department": "SALES", "city": "Paris", "accountEnabled": False},
+    {"department": "Ms Sales", "city": "gosX", "accountEnabled": None},
+    {"department": "HR", "city": "Ibadan gos"},
+    {"department": "Saga", "city": "lagos"},
+    {"department": "", "city": None, "accountEnabled": True},
+    {"department": 5, "city": "Lagos", "accountEnabled": True},
+    {"department": "Sales", "city": ["Lagos"], "accountEnabled": "yes"},
+]
+
+
+def test_ruleset_matches_brute_force_on_every_rule_and_user_of_a_dense_grid() -> None:
+    # Each key that decides its rule (equality, prefix, substring, -or, whole -and) next to
+    # one that does not (-endsWith, -match, -and with a prefix): a wrong shortcut shows here.
+    rules = {text: parse(text) for text in DENSE_RULES}
+    ruleset = RuleSet(rules)
+    for user in DENSE_USERS:
+        matched, undecided = set(), set()
+        for text, rule in rules.items():
+            try:
+                if rule.matches(user, NOW):
+                    matched.add(text)
+            except RuleError:
+                undecided.add(text)
+        evaluation = ruleset.evaluate(user, NOW)
+        assert (evaluation.matched, set(evaluation.undecided)) == (matched, undecided), user
