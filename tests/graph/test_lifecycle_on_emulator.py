@@ -35,8 +35,13 @@ async def handle(message: work.Message, settings: Settings, factory, queue: Reco
     return await process_message(work.encode(message), settings, queue, factory)
 
 
+def lifecycle_message(action: str, subscription_id: str | None = None) -> work.MaintenanceMessage:
+    """What the webhook queues for a lifecycle event."""
+    return work.maintenance_message(action, cause="notification", subscription_id=subscription_id)
+
+
 def catch_up_message() -> work.MaintenanceMessage:
-    return work.maintenance_message("catch-up", cause="notification")
+    return lifecycle_message("catch-up")
 
 
 def queued_users(queue: RecordingQueue) -> list[tuple[str, ...]]:
@@ -73,25 +78,14 @@ async def test_subscription_removed_makes_a_new_one_then_catches_up_the_gap(
 ) -> None:
     settings, factory = lifecycle_env
     queue = RecordingQueue()
-    await handle(
-        work.maintenance_message("recreate-subscription", cause="notification"),
-        settings,
-        factory,
-        queue,
-    )
+    await handle(lifecycle_message("recreate-subscription"), settings, factory, queue)
     (first,) = live_subscriptions(graph)
     graph.send_lifecycle(first["id"], "subscriptionRemoved")
     assert live_subscriptions(graph) == []
     user = outsider(graph)
     graph.patch_user(user, department="Sales")  # while no subscription exists
-    done = await handle(
-        work.maintenance_message(
-            "recreate-subscription", cause="notification", subscription_id=first["id"]
-        ),
-        settings,
-        factory,
-        queue,
-    )
+    message = lifecycle_message("recreate-subscription", first["id"])
+    done = await handle(message, settings, factory, queue)
     assert done.outcome.kind == "done"
     (second,) = live_subscriptions(graph)
     assert second["id"] != first["id"]
@@ -108,12 +102,7 @@ async def test_a_renewal_that_had_to_create_the_subscription_also_catches_up(
     graph.patch_user(user, department="Sales")
     queue = RecordingQueue()
     gone = "00000000-0000-4000-8000-00000000dead"
-    done = await handle(
-        work.maintenance_message("renew-subscription", cause="notification", subscription_id=gone),
-        settings,
-        factory,
-        queue,
-    )
+    done = await handle(lifecycle_message("renew-subscription", gone), settings, factory, queue)
     assert done.outcome.kind == "done"
     assert len(live_subscriptions(graph)) == 1
     assert queued_users(queue) == [(user,)]
@@ -124,25 +113,14 @@ async def test_a_reauthorization_catches_up_the_changes_lost_while_delivery_was_
 ) -> None:
     settings, factory = lifecycle_env
     await handle(catch_up_message(), settings, factory, RecordingQueue())  # a link exists
-    await handle(
-        work.maintenance_message("recreate-subscription", cause="notification"),
-        settings,
-        factory,
-        RecordingQueue(),
-    )
+    await handle(lifecycle_message("recreate-subscription"), settings, factory, RecordingQueue())
     (subscription,) = live_subscriptions(graph)
     graph.send_lifecycle(subscription["id"], pause_delivery=True)
     user = outsider(graph)
     graph.patch_user(user, department="Sales")  # lost: delivery is paused
     queue = RecordingQueue()
-    done = await handle(
-        work.maintenance_message(
-            "renew-subscription", cause="notification", subscription_id=subscription["id"]
-        ),
-        settings,
-        factory,
-        queue,
-    )
+    message = lifecycle_message("renew-subscription", subscription["id"])
+    done = await handle(message, settings, factory, queue)
     assert done.outcome.kind == "done"
     assert [s["id"] for s in live_subscriptions(graph)] == [subscription["id"]]  # renewed
     assert queued_users(queue) == [(user,)]
