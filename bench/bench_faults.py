@@ -10,9 +10,10 @@ if anything was wrong or lost.
 
 With --process-faults the worker runs as a child process and each seed also kills it (SIGKILL)
 between a membership write and its message's completion, stops and restarts Azurite (on
-disk), and stops the table service (the removal budget) alone for a few edits, failing the run
-if a removal was written beyond the budget the tables recorded; --lossless keeps only faults that cannot lose a notification, and then also fails the
-run if any edited user was still wrong before the full reconciliation.
+disk), and stops the table service (the removal budget) alone for a few edits. Every seed
+fails the run if a removal was written beyond the budget the tables recorded. --lossless keeps
+only faults that cannot lose a notification, and then also fails the run if any edited user
+was still wrong before the full reconciliation.
 
 Usage: .venv/bin/python bench/bench_faults.py [--seeds 20] [--first 1] [--edits 25]
                                               [--process-faults] [--lossless]
