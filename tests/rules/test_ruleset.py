@@ -187,15 +187,20 @@ def test_ruleset_matches_brute_force_on_mistyped_values(texts: list[str], people
     rules = {f"g{i}": parse(text) for i, text in enumerate(texts)}
     ruleset = RuleSet(rules)
     for user in people:
-        matched, undecided = set(), set()
-        for rule_id, rule in rules.items():
-            try:
-                if rule.matches(user, NOW):
-                    matched.add(rule_id)
-            except RuleError:
-                undecided.add(rule_id)
         evaluation = ruleset.evaluate(user, NOW)
-        assert (evaluation.matched, set(evaluation.undecided)) == (matched, undecided)
+        assert (evaluation.matched, set(evaluation.undecided)) == _one_by_one(rules, user)
+
+
+def _one_by_one(rules: dict, user: dict) -> tuple[set[str], set[str]]:
+    """(matched, undecided) rule by rule, as brute force decides them."""
+    matched, undecided = set(), set()
+    for rule_id, rule in rules.items():
+        try:
+            if rule.matches(user, NOW):
+                matched.add(rule_id)
+        except RuleError:
+            undecided.add(rule_id)
+    return matched, undecided
 
 
 def test_a_key_decides_a_rule_only_when_it_covers_all_of_it() -> None:
@@ -243,12 +248,5 @@ def test_ruleset_matches_brute_force_on_every_rule_and_user_of_a_dense_grid() ->
     rules = {text: parse(text) for text in DENSE_RULES}
     ruleset = RuleSet(rules)
     for user in DENSE_USERS:
-        matched, undecided = set(), set()
-        for text, rule in rules.items():
-            try:
-                if rule.matches(user, NOW):
-                    matched.add(text)
-            except RuleError:
-                undecided.add(text)
         evaluation = ruleset.evaluate(user, NOW)
-        assert (evaluation.matched, set(evaluation.undecided)) == (matched, undecided), user
+        assert (evaluation.matched, set(evaluation.undecided)) == _one_by_one(rules, user), user
