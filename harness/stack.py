@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from devhost import DevHost
-from devhost.azurite import Azurite
+from devhost.azurite import Azurite, free_port
 from devhost.process import DevHostProcess
 from graph_emulator import EmulatorServer
 
@@ -91,20 +91,23 @@ def running_stack(
     os.environ while the stack runs (devhost's app reads them there) and restored after."""
     graph = EmulatorServer(users=users, seed=seed)
     graph.start()
-    settings = {**stack_settings(connection, graph, queue), **(overrides or {})}
     host = DevHost(
         app="function_app",
-        port=0,
+        port=free_port(),  # known before start: the upkeep timer runs at start and needs the URLs
         settings=None,
         host_json=ROOT / "tests/devhost/host.json",
         app_dir=ROOT,
     )
+    settings = {
+        **stack_settings(connection, graph, queue),
+        "NOTIFICATION_URL": f"{host.base_url}/api/notifications",
+        "LIFECYCLE_NOTIFICATION_URL": f"{host.base_url}/api/lifecycle",
+        **(overrides or {}),
+    }
     try:
-        with exported(settings, "NOTIFICATION_URL", "LIFECYCLE_NOTIFICATION_URL"):
+        with exported(settings):
             try:
                 host.start()
-                os.environ["NOTIFICATION_URL"] = host.url("notifications")
-                os.environ["LIFECYCLE_NOTIFICATION_URL"] = host.url("lifecycle")
                 yield Stack(graph, host, connection, queue)
             finally:
                 host.stop()
@@ -113,10 +116,10 @@ def running_stack(
 
 
 @contextmanager
-def exported(settings: Mapping[str, str], *also: str) -> Iterator[None]:
+def exported(settings: Mapping[str, str]) -> Iterator[None]:
     """`settings` in os.environ for the block (devhost's app and child processes read them
-    there); they, and the names in `also`, are restored afterwards."""
-    saved = {name: os.environ.get(name) for name in [*settings, *also]}
+    there); they are restored afterwards."""
+    saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)
     try:
         yield
