@@ -55,8 +55,9 @@ def audit(
         if lag is not None:  # in a queue message: since the webhook received the notification
             record["lagSeconds"] = round(lag, 3)
     level = logging.WARNING if event in ("failure", "hold") else logging.INFO
-    text = json.dumps(record, ensure_ascii=False, default=str, sort_keys=False)
-    logger.log(level, text, extra=_dimensions(record))
+    if logger.isEnabledFor(level):  # a record nobody keeps is not built (the CLI drops them)
+        text = json.dumps(record, ensure_ascii=False, default=str, sort_keys=False)
+        logger.log(level, text, extra=_dimensions(record))
     _count(record)
     return record
 
