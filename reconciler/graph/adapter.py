@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.delta import DeltaRound
-from reconciler.directory import DirectoryError, GroupInfo, Member, WriteOutcome
+from reconciler.directory import GroupInfo, Member, WriteOutcome
 from reconciler.object_id import group_id as normal_group_id
 from reconciler.object_id import user_id as normal_user_id
 
@@ -262,24 +262,14 @@ class GraphDirectory:
     @staticmethod
     def _require(response: GraphResponse, doing: str) -> dict:
         if not response.ok or not isinstance(response.body, dict):
-            raise DirectoryError(
-                f"{doing}: {response.describe()}",
-                status=response.status,
-                code=response.error_code,
-                request_id=response.request_id,
-            )
+            raise response.failure(doing)
         return response.body
 
     @staticmethod
     def _require_done(response: GraphResponse, doing: str) -> None:
         """Like _require, for answers without a body (204)."""
         if not response.ok:
-            raise DirectoryError(
-                f"{doing}: {response.describe()}",
-                status=response.status,
-                code=response.error_code,
-                request_id=response.request_id,
-            )
+            raise response.failure(doing)
 
 
 def _normal_user(user: dict) -> dict:

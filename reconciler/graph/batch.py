@@ -39,12 +39,7 @@ async def send_batch(
             writes=len(pending) if writes else 0,
         )
         if not response.ok:
-            raise DirectoryError(
-                f"$batch failed: {response.describe()}",
-                status=response.status,
-                code=response.error_code,
-                request_id=response.request_id,
-            )
+            raise response.failure("$batch failed")
         transport.counts[kind] += len(pending)
         by_id = {item.id: item for item in pending}
         retry: list[BatchItem] = []

@@ -57,6 +57,15 @@ class GraphResponse:
     def describe(self) -> str:
         return f"{self.status} {self.error_code}: {self.error_message}".strip()
 
+    def failure(self, doing: str) -> DirectoryError:
+        """The DirectoryError for this answer to `doing`, with Graph's status, code and id."""
+        return DirectoryError(
+            f"{doing}: {self.describe()}",
+            status=self.status,
+            code=self.error_code,
+            request_id=self.request_id,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
