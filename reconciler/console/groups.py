@@ -10,6 +10,8 @@ from reconciler.console.context import Context
 from reconciler.console.names import names_from_graph
 from reconciler.console.web import Page
 from reconciler.directory import DirectoryError
+from reconciler.object_id import group_id as normal_group_id
+from reconciler.object_id import user_id as normal_user_id
 from reconciler.operator_http import history_answer, status_answer
 from reconciler.plan import decide, reason_for
 from reconciler.policy import ManagedGroup, load_policy
@@ -60,7 +62,8 @@ async def group_page(ctx: Context, group_id: str) -> Page:
 
 def managed_group(group_id: str) -> ManagedGroup | None:
     policy = load_policy(rules_file())
-    return next((g for g in policy.groups if g.id and g.id == group_id.lower()), None)
+    wanted = normal_group_id(group_id)  # the route's id: the edge where it is normalised
+    return next((g for g in policy.groups if g.id and g.id == wanted), None)
 
 
 async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str, Any]:
@@ -70,6 +73,7 @@ async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str,
         return {"error": f"{user_id!r} is not a user object id (a GUID)"}
     if group.rule is None:
         return {"error": "the group's rule does not compile (run check on the rules file)"}
+    user_id = normal_user_id(user_id)  # the form's id; Graph's answers come normalised
     from reconciler.graph import open_directory
 
     select = group.rule.select | {"displayName", "userPrincipalName"}
@@ -80,15 +84,13 @@ async def _explain(ctx: Context, group: ManagedGroup, user_id: str) -> dict[str,
             )
     except DirectoryError as error:
         return {"error": f"cannot read the user from Graph: {error}"}
-    user = found.get(user_id) or found.get(user_id.lower())
+    user = found.get(user_id)
     if user is None:
         return {"error": f"no user {user_id} in the directory"}
     explanation = group.rule.explain(user)
-    member = any(
-        str(entry.get("id", "")).lower() == group.id for entry in user.get("memberOf") or ()
-    )
+    member = any(entry.get("id") == group.id for entry in user.get("memberOf") or ())
     undecided = explanation.error if isinstance(explanation.error, RuleError) else None
-    decision = decide(group, user_id.lower(), explanation.result is True, undecided)
+    decision = decide(group, user_id, explanation.result is True, undecided)
     if decision.member is None or decision.member == member:
         verdict = "no change"
     else:

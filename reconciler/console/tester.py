@@ -84,7 +84,7 @@ async def try_rule(
     if group is not None:
         # Reasons name the clauses of the rule under test, not of the one in the file.
         group = replace(group, rule=rule, rule_text=rule.text)
-        current = {m.id.lower() for m in await directory.members(group.id) if m.is_user}
+        current = {m.id for m in await directory.members(group.id) if m.is_user}
     tally = _Tally(rule, group, current, await _member_of(directory, rule), samples, listed, now)
     # Only what the rule reads: names come afterwards for the users shown (read_names), a
     # third less to transfer over 100k users.
@@ -137,7 +137,7 @@ class _Tally:
         self.leave = _Collector(listed, now)
 
     def see(self, user: dict) -> None:
-        user_id = str(user.get("id", "")).lower()
+        user_id = str(user.get("id", ""))  # the adapter normalised it
         if not user_id:
             return
         self.users += 1
