@@ -19,7 +19,7 @@ from reconciler.state.connection import StorageEndpoint
 POISON_SUFFIX = "-poison"
 BACKLOG_TTL = 2.0
 """A burst lasts minutes: a two-second-old count is as good, and saves a call per message."""
-_BACKLOG: dict[tuple[str, str], tuple[float, int]] = {}
+_BACKLOG: dict[tuple[str, StorageEndpoint | None, str], tuple[float, int]] = {}
 _CREDENTIALS: dict[tuple[int, StorageEndpoint], Any] = {}
 
 
@@ -86,7 +86,7 @@ class StorageWorkQueue:
         most every BACKLOG_TTL seconds per process; 0 when storage cannot say."""
         from azure.core.exceptions import AzureError
 
-        key = (self.connection or (self.identity.service_uri if self.identity else ""), self.name)
+        key = (self.connection, self.identity, self.name)
         cached = _BACKLOG.get(key)
         if cached is not None and time.monotonic() - cached[0] < BACKLOG_TTL:
             return cached[1]
